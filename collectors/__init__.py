@@ -1,0 +1,1 @@
+"""Collectors: Prometheus, direct scrapes, GPUs and cloud billing into the store."""

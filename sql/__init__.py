@@ -1,0 +1,1 @@
+"""SQL shipped as package data: migrations/, views/, queries/, checks/ (loaded by name)."""

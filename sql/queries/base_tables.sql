@@ -1,0 +1,5 @@
+-- base_tables: names of unitcost's own tables (one row per table), for `db status`.
+SELECT table_name
+FROM duckdb_tables()
+WHERE schema_name = 'main'
+ORDER BY table_name;

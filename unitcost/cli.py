@@ -1,0 +1,274 @@
+"""The `unitcost` command: thin. Parse flags, build validated settings, call the library.
+
+One handler turns any UnitcostError into `Error: ...` and a non-zero exit; `--debug` shows the
+traceback instead. Only commands that work are registered.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from unitcost import __version__, prices
+from unitcost.config import LoadedSettings, load_settings, redact
+from unitcost.errors import StoreError, UnitcostError
+from unitcost.store import Store
+
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+
+
+@dataclass
+class App:
+    """What every command needs: the effective settings and the store they point at."""
+
+    loaded: LoadedSettings
+
+    @property
+    def store(self) -> Store:
+        s = self.loaded.settings
+        return Store(s.db, lock_timeout_s=s.lock_timeout_s)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="UNITCOST_DB",
+    help="DuckDB file (env UNITCOST_DB; default ./unitcost.duckdb).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Config file (env UNITCOST_CONFIG; default ./unitcost.toml if present).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(__version__, prog_name="unitcost")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, config_file: Path | None, debug: bool) -> None:
+    """unitcost: what a token of LLM inference really costs, and where to run it cheaper."""
+    _state["debug"] = debug
+    # UNITCOST_DB is read by load_settings from the environment; only a real flag counts as one.
+    flag_db = (
+        db if ctx.get_parameter_source("db") == click.core.ParameterSource.COMMANDLINE else None
+    )
+    ctx.obj = App(load_settings(config_file, flags={"db": flag_db}))
+
+
+# ---------------------------------------------------------------------------- db
+@cli.group()
+def db() -> None:
+    """Create, migrate and inspect the DuckDB store."""
+
+
+def _apply(app: App, *, create: bool) -> None:
+    store = app.store
+    if not create and not store.exists():
+        raise StoreError(f"{store.path}: no database here; run `unitcost db init` first")
+    store.path.parent.mkdir(parents=True, exist_ok=True)
+    applied = store.migrate()
+    with store.write() as con:
+        n_shipped = prices.load_shipped(con)
+        n_config = prices.sync_config(con, app.loaded.settings.prices)
+    st = store.status()
+    for name in applied:
+        console.print(f"applied migration [bold]{name}[/]")
+    if not applied:
+        console.print("schema already current")
+    console.print(
+        f"{store.path}: schema version {st.current}; price catalog: {n_shipped} shipped rows, "
+        f"{n_config} from config"
+    )
+
+
+@db.command("init")
+@pass_app
+def db_init(app: App) -> None:
+    """Create the database (or bring it up to date) and load the shipped price catalog."""
+    _apply(app, create=True)
+
+
+@db.command("migrate")
+@pass_app
+def db_migrate(app: App) -> None:
+    """Apply pending migrations, each in its own transaction; running it twice changes nothing."""
+    _apply(app, create=False)
+
+
+@db.command("status")
+@pass_app
+def db_status(app: App) -> None:
+    """Schema version, pending migrations and row counts."""
+    store = app.store
+    st = store.status()
+    console.print(f"database: {store.path} ({'exists' if store.exists() else 'missing'})")
+    console.print(f"schema version: {st.current} (this unitcost ships {st.latest})")
+    if st.pending:
+        console.print(f"pending migrations: {', '.join(st.pending)}")
+        return
+    table = Table("table", "rows")
+    for name, n in store.table_counts().items():
+        table.add_row(name, str(n))
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------- config
+@cli.group()
+def config() -> None:
+    """Inspect the effective configuration."""
+
+
+@config.command("show")
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="table")
+@pass_app
+def config_show(app: App, fmt: str) -> None:
+    """Effective settings after file, environment and flags; secrets redacted."""
+    loaded = app.loaded
+    data = redact(loaded.settings.model_dump(mode="json"))
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "config_file": str(loaded.config_file) if loaded.config_file else None,
+                    "settings": data,
+                    "origins": loaded.origins,
+                },
+                indent=2,
+            )
+        )
+        return
+    console.print(f"config file: {loaded.config_file or '(none)'}")
+    table = Table("setting", "value", "from")
+    for key, value in _flatten(data):
+        top = key.split("[")[0].split(".")[0]
+        origin = (
+            loaded.origins.get(key)
+            or loaded.origins.get(top)
+            or (str(loaded.config_file) if loaded.config_file else "default")
+        )
+        table.add_row(key, json.dumps(value), origin)
+    console.print(table)
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        out: list[tuple[str, Any]] = []
+        for k, v in value.items():
+            out.extend(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    if isinstance(value, list) and value:
+        return [kv for i, v in enumerate(value) for kv in _flatten(v, f"{prefix}[{i}]")]
+    return [(prefix, value)]
+
+
+# ---------------------------------------------------------------------------- prices
+@cli.group("prices")
+def prices_group() -> None:
+    """The GPU price catalog (shipped, imported, and from config)."""
+
+
+@prices_group.command("list")
+@click.option("--gpu", help="Only this GPU model (e.g. H100).")
+@click.option("--provider", help="Only this provider (e.g. aws).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@pass_app
+def prices_list(app: App, gpu: str | None, provider: str | None, fmt: str) -> None:
+    """Effective prices per instance; stale or unverified rows are flagged."""
+    with app.store.read() as con:
+        rows = prices.list_prices(con, gpu=gpu, provider=provider)
+    if fmt == "json":
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    if fmt == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(rows[0].keys() if rows else prices.CATALOG_COLUMNS)
+        for r in rows:
+            w.writerow(["" if v is None else v for v in r.values()])
+        return
+    table = Table(
+        "instance",
+        "GPUs",
+        "pricing",
+        "USD/h",
+        "USD/GPU-h",
+        "spot USD/h",
+        "as of",
+        "verified",
+        title="GPU price catalog",
+    )
+    for r in rows:
+        spot = ""
+        if r["spot_usd_per_hour_low"] is not None:
+            spot = f"{r['spot_usd_per_hour_low']:.2f}"
+            if r["spot_usd_per_hour_high"] != r["spot_usd_per_hour_low"]:
+                spot += f"-{r['spot_usd_per_hour_high']:.2f}"
+        mark = " [yellow]*[/]" if r["caveat"] else ""
+        mark += "" if r["origin"] == "shipped" else f" ({r['origin']})"
+        table.add_row(
+            f"{r['provider']} {r['region']} {r['instance_type']}{mark}",
+            f"{r['gpu_count']}x {r['gpu_model']}",
+            r["price_model"],
+            _fmt_money(r["on_demand_usd_per_hour"]),
+            _fmt_money(r["on_demand_usd_per_gpu_hour"]),
+            spot,
+            r["as_of"],
+            r["verified"],
+        )
+    console.print(table)
+    caveats = sorted({r["caveat"] for r in rows if r["caveat"]})
+    for c in caveats:
+        console.print(f"[yellow]*[/] {c}")
+    console.print(
+        "USD/h: on-demand list price of the whole instance; USD/GPU-h = USD/h / GPUs. "
+        "Prices are dated facts from the named source, not quotes."
+    )
+
+
+def _fmt_money(value: Any) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+@prices_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_app
+def prices_import(app: App, file: Path) -> None:
+    """Add or override catalog rows from a CSV (catalog or snapshot format); all or nothing."""
+    with app.store.write() as con:
+        n = prices.import_prices(con, file)
+    console.print(f"imported {n} price rows from {file}")
+
+
+# ---------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one place that turns errors into messages and exit codes."""
+    try:
+        cli.main(args=argv, prog_name="unitcost", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UnitcostError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        err_console.print(f"Error: {exc}", markup=False, highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted.")
+        sys.exit(130)

@@ -1,0 +1,323 @@
+"""The GPU price catalog: a dated, editable table shipped with unitcost, layered with the user's.
+
+Prices are facts with a date and a source, not truth: every row keeps where it came from, as of
+when, and whether it was verified, and rows known to be stale carry a caveat that the CLI and
+the dashboard show beside the number.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass, fields
+from decimal import Decimal, InvalidOperation
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from unitcost import sqlfiles
+from unitcost.config import PriceRow
+from unitcost.errors import input_error
+
+#: The columns of the shipped catalog and of files for `unitcost prices import`.
+CATALOG_COLUMNS = (
+    "provider",
+    "region",
+    "instance_type",
+    "price_model",
+    "gpu_model",
+    "gpu_count",
+    "gpu_mem_gb",
+    "on_demand_usd_per_hour",
+    "spot_usd_per_hour_low",
+    "spot_usd_per_hour_high",
+    "source",
+    "as_of",
+    "verified",
+    "caveat",
+)
+REQUIRED = ("provider", "region", "instance_type", "gpu_model", "gpu_count", "source", "as_of")
+#: Header of the public snapshot in shared/fixtures/prices, also accepted by `prices import`.
+SNAPSHOT_COLUMNS = (
+    "provider",
+    "region",
+    "instance_type",
+    "gpu_model",
+    "gpu_count",
+    "gpu_mem_gb",
+    "pricing",
+    "usd_per_hour",
+    "usd_per_gpu_hour",
+    "spot_usd_per_hour_range",
+    "source",
+    "source_as_of",
+    "verified",
+)
+PRE_CUT_CAVEAT = (
+    "list price from before AWS's June 2025 P4/P5 price cut (up to ~45% lower since); "
+    "verify before relying on it"
+)
+_SHIPPED = "gpu_prices.csv"
+
+
+@dataclass(frozen=True)
+class PriceRecord:
+    """One catalog row, validated; the field order is the price_catalog column order."""
+
+    provider: str
+    region: str
+    instance_type: str
+    price_model: str
+    origin: str
+    gpu_model: str
+    gpu_count: int
+    gpu_mem_gb: float | None
+    on_demand_usd_per_hour: Decimal | None
+    spot_usd_per_hour_low: Decimal | None
+    spot_usd_per_hour_high: Decimal | None
+    source: str
+    as_of: str
+    verified: str
+    caveat: str | None
+    source_file: str | None
+    source_row: int | None
+
+
+def _money(value: str, path: str, row: int, column: str) -> Decimal | None:
+    value = value.strip()
+    if value == "":
+        return None
+    try:
+        out = Decimal(value)
+    except InvalidOperation:
+        raise input_error(path, row=row, column=column, msg=f"not a number: {value!r}") from None
+    if not out.is_finite() or out < 0:
+        raise input_error(path, row=row, column=column, msg=f"must be a price >= 0, got {value!r}")
+    return out
+
+
+def _int(value: str, path: str, row: int, column: str) -> int:
+    try:
+        out = int(value.strip())
+    except ValueError:
+        raise input_error(path, row=row, column=column, msg=f"not an integer: {value!r}") from None
+    if out <= 0:
+        raise input_error(path, row=row, column=column, msg=f"must be > 0, got {value!r}")
+    return out
+
+
+def _float(value: str, path: str, row: int, column: str) -> float | None:
+    if value.strip() == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise input_error(path, row=row, column=column, msg=f"not a number: {value!r}") from None
+
+
+def _verified(value: str, path: str, row: int) -> str:
+    v = value.strip().lower() or "false"
+    if v not in ("true", "false", "partial"):
+        raise input_error(path, row=row, column="verified", msg="must be true, false or partial")
+    return v
+
+
+def _spot_range(value: str, path: str, row: int) -> tuple[Decimal | None, Decimal | None]:
+    lo, _, hi = value.strip().partition("-")
+    low = _money(lo, path, row, "spot_usd_per_hour_range")
+    high = _money(hi, path, row, "spot_usd_per_hour_range") if hi else low
+    return low, high
+
+
+def _from_catalog_row(r: dict[str, str], path: str, row: int, origin: str) -> PriceRecord:
+    for col in REQUIRED:
+        if not (r.get(col) or "").strip():
+            raise input_error(path, row=row, column=col, msg="required value is empty")
+    od = _money(r.get("on_demand_usd_per_hour") or "", path, row, "on_demand_usd_per_hour")
+    lo = _money(r.get("spot_usd_per_hour_low") or "", path, row, "spot_usd_per_hour_low")
+    hi = _money(r.get("spot_usd_per_hour_high") or "", path, row, "spot_usd_per_hour_high")
+    if od is None and lo is None:
+        raise input_error(
+            path,
+            row=row,
+            column="on_demand_usd_per_hour",
+            msg="a row needs an on-demand or a spot price",
+        )
+    if lo is not None and hi is not None and hi < lo:
+        raise input_error(path, row=row, column="spot_usd_per_hour_high", msg="below the low end")
+    return PriceRecord(
+        provider=r["provider"].strip(),
+        region=r["region"].strip(),
+        instance_type=r["instance_type"].strip(),
+        price_model=(r.get("price_model") or "on_demand").strip(),
+        origin=origin,
+        gpu_model=r["gpu_model"].strip(),
+        gpu_count=_int(r["gpu_count"], path, row, "gpu_count"),
+        gpu_mem_gb=_float(r.get("gpu_mem_gb") or "", path, row, "gpu_mem_gb"),
+        on_demand_usd_per_hour=od,
+        spot_usd_per_hour_low=lo,
+        spot_usd_per_hour_high=hi,
+        source=r["source"].strip(),
+        as_of=r["as_of"].strip(),
+        verified=_verified(r.get("verified") or "", path, row),
+        caveat=(r.get("caveat") or "").strip() or None,
+        source_file=path,
+        source_row=row,
+    )
+
+
+def _from_snapshot_row(r: dict[str, str], path: str, row: int, origin: str) -> PriceRecord:
+    """Map a row of the public snapshot format to the catalog shape (spot range split)."""
+    pricing = r["pricing"].strip()
+    low, high = _spot_range(r.get("spot_usd_per_hour_range") or "", path, row)
+    source = r["source"].strip()
+    caveat = None
+    if "PRE June-2025" in source:
+        caveat = PRE_CUT_CAVEAT
+    elif pricing == "on_demand_vm_only":
+        caveat = "VM part only: the GPU is billed as a separate SKU"
+    return _from_catalog_row(
+        {
+            "provider": r["provider"],
+            "region": r["region"],
+            "instance_type": r["instance_type"],
+            "price_model": "spot_only" if pricing == "spot_only_in_catalog" else pricing,
+            "gpu_model": r["gpu_model"],
+            "gpu_count": r["gpu_count"],
+            "gpu_mem_gb": r["gpu_mem_gb"],
+            "on_demand_usd_per_hour": r["usd_per_hour"],
+            "spot_usd_per_hour_low": str(low or ""),
+            "spot_usd_per_hour_high": str(high or ""),
+            "source": source,
+            "as_of": r["source_as_of"],
+            "verified": r["verified"],
+            "caveat": caveat or "",
+        },
+        path,
+        row,
+        origin,
+    )
+
+
+def read_price_file(
+    path: Path, *, origin: str = "import", label: str | None = None
+) -> list[PriceRecord]:
+    """Parse a catalog CSV (ours or the public snapshot's format); all rows or an InputError."""
+    name = label or str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise input_error(name, msg=f"cannot read: {exc.strerror}") from exc
+    reader = csv.DictReader(text.splitlines())
+    header = tuple(reader.fieldnames or ())
+    if set(SNAPSHOT_COLUMNS) <= set(header):
+        convert = _from_snapshot_row
+    else:
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise input_error(
+                name,
+                row=1,
+                column=missing[0],
+                msg=f"missing column(s) {', '.join(missing)}; expected "
+                f"{', '.join(CATALOG_COLUMNS)}",
+            )
+        convert = _from_catalog_row
+    out: list[PriceRecord] = []
+    keys: dict[tuple[str, ...], int] = {}
+    for i, raw in enumerate(reader, start=2):  # row 1 is the header
+        if None in raw or any(v is None for v in raw.values()):
+            raise input_error(name, row=i, msg="wrong number of fields (truncated or extra commas)")
+        rec = convert(raw, name, i, origin)
+        key = (rec.provider, rec.region, rec.instance_type, rec.price_model)
+        if key in keys:
+            raise input_error(name, row=i, msg=f"duplicate of row {keys[key]} ({'/'.join(key)})")
+        keys[key] = i
+        out.append(rec)
+    return out
+
+
+def shipped_catalog_path() -> Path:
+    """The dated price table inside the installed package."""
+    return Path(str(files("unitcost").joinpath("data", _SHIPPED)))
+
+
+def write_catalog_csv(records: Sequence[PriceRecord], path: Path) -> None:
+    """Write records in the catalog format (used to build the shipped table from the snapshot)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(CATALOG_COLUMNS)
+        for r in records:
+            w.writerow(["" if getattr(r, c) is None else getattr(r, c) for c in CATALOG_COLUMNS])
+
+
+def _replace_origin(
+    con: duckdb.DuckDBPyConnection, origin: str, records: Iterable[PriceRecord]
+) -> int:
+    con.execute("DELETE FROM price_catalog WHERE origin = ?", [origin])
+    return _upsert(con, records)
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, records: Iterable[PriceRecord]) -> int:
+    rows = [astuple(r) for r in records]
+    if rows:
+        con.executemany(sqlfiles.load("queries", "price_upsert"), rows)
+    return len(rows)
+
+
+def load_shipped(con: duckdb.DuckDBPyConnection) -> int:
+    """Replace the shipped rows with the package's table (idempotent)."""
+    path = shipped_catalog_path()
+    return _replace_origin(
+        con, "shipped", read_price_file(path, origin="shipped", label=f"unitcost/data/{_SHIPPED}")
+    )
+
+
+def import_prices(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Validate the whole file first, then upsert it as origin 'import' in the caller's txn."""
+    return _upsert(con, read_price_file(path, origin="import"))
+
+
+def config_records(rows: Sequence[PriceRow]) -> list[PriceRecord]:
+    """The `[[prices]]` rows of the config as catalog records."""
+    return [
+        PriceRecord(
+            provider=r.provider,
+            region=r.region,
+            instance_type=r.instance_type,
+            price_model=r.price_model,
+            origin="config",
+            gpu_model=r.gpu_model,
+            gpu_count=r.gpu_count,
+            gpu_mem_gb=r.gpu_mem_gb,
+            on_demand_usd_per_hour=r.on_demand_usd_per_hour,
+            spot_usd_per_hour_low=r.spot_usd_per_hour_low,
+            spot_usd_per_hour_high=r.spot_usd_per_hour_high or r.spot_usd_per_hour_low,
+            source=r.source,
+            as_of=r.as_of,
+            verified="false",
+            caveat=None,
+            source_file="config",
+            source_row=i,
+        )
+        for i, r in enumerate(rows, start=1)
+    ]
+
+
+def sync_config(con: duckdb.DuckDBPyConnection, rows: Sequence[PriceRow]) -> int:
+    """Make the config's price rows the 'config' layer of the catalog."""
+    return _replace_origin(con, "config", config_records(rows))
+
+
+def list_prices(
+    con: duckdb.DuckDBPyConnection, *, gpu: str | None = None, provider: str | None = None
+) -> list[dict[str, Any]]:
+    """Effective catalog rows, optionally filtered by GPU model and provider."""
+    cur = con.execute(sqlfiles.load("queries", "prices_list"), {"gpu": gpu, "provider": provider})
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+assert tuple(f.name for f in fields(PriceRecord))[:3] == ("provider", "region", "instance_type")

@@ -1,0 +1,249 @@
+"""The DuckDB store: one file, numbered forward-only migrations, views recreated at start-up.
+
+Readers and writers together: DuckDB lets one process hold a file read-write, and while it does
+no other process can open it at all. unitcost therefore never holds a connection longer than one
+unit of work: every writer opens, writes one short transaction, and closes; every reader opens
+read-only, runs its queries, and closes. Opening retries with jittered exponential backoff while
+another process holds the lock, so a user sees at most a short wait, never a lock error, unless
+the lock is held past `lock_timeout_s` (then StoreBusyError names the file). Bench runs and
+collectors buffer rows in memory and flush them in batches for this reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from unitcost import sqlfiles
+from unitcost.errors import MigrationError, StoreBusyError, StoreError
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One file of sql/migrations, named NNNN_name.sql."""
+
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def available_migrations() -> list[Migration]:
+    """All migrations shipped with this version of unitcost, in order."""
+    out: list[Migration] = []
+    for name in sqlfiles.names("migrations"):
+        head, _, rest = name.partition("_")
+        if not head.isdigit() or not rest:
+            raise StoreError(f"sql/migrations/{name}.sql: name must be NNNN_description.sql")
+        out.append(Migration(int(head), name, sqlfiles.load("migrations", name)))
+    versions = [m.version for m in out]
+    if len(set(versions)) != len(versions):
+        raise StoreError("two migrations share a version number")
+    return out
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """Where a database stands against the migrations this code ships."""
+
+    current: int
+    latest: int
+    pending: list[str]
+    applied: list[tuple[int, str, str]]  # (version, name, applied_at)
+
+
+class Store:
+    """A handle on one DuckDB file; holds no connection between units of work."""
+
+    def __init__(self, path: Path, *, lock_timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._checked = False  # schema verified current once per process: it cannot regress
+
+    # ------------------------------------------------------------------ connections
+    @contextmanager
+    def _connect(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.005
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise StoreError(f"{self.path}: cannot open database: {exc}") from exc
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"{self.path}: another process held the database lock for more than "
+                        f"{self.lock_timeout_s:g}s (raise lock_timeout_s, or stop that process)"
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.2)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection for one unit of work; the file must exist and be migrated."""
+        self.require_current()
+        with self._connect(read_only=True) as con:
+            yield con
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One short write transaction: committed on success, rolled back on any error."""
+        self.require_current()
+        with self._connect(read_only=False) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    # ------------------------------------------------------------------ schema
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def status(self) -> MigrationStatus:
+        """Current and latest schema versions; does not create the file."""
+        shipped = available_migrations()
+        latest = shipped[-1].version if shipped else 0
+        if not self.exists():
+            return MigrationStatus(0, latest, [m.name for m in shipped], [])
+        with self._connect(read_only=True) as con:
+            applied = self._applied(con)
+        done = {v for v, _, _ in applied}
+        pending = [m.name for m in shipped if m.version not in done]
+        current = max(done, default=0)
+        return MigrationStatus(current, latest, pending, applied)
+
+    @staticmethod
+    def _applied(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, str]]:
+        has_table = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_migrations'"
+        ).fetchone()
+        if not has_table or not has_table[0]:
+            return []
+        rows = con.execute(
+            "SELECT version, name, CAST(applied_at AS VARCHAR) FROM _migrations ORDER BY version"
+        ).fetchall()
+        return [(int(v), str(n), str(a)) for v, n, a in rows]
+
+    def require_current(self) -> None:
+        """Fail with what to run when the database is missing or behind this code."""
+        if self._checked:
+            return
+        if not self.exists():
+            raise StoreError(f"{self.path}: no database here; run `unitcost db init` first")
+        st = self.status()
+        if st.current > st.latest:
+            raise StoreError(
+                f"{self.path}: database is at schema version {st.current}, newer than this "
+                f"unitcost ({st.latest}); upgrade unitcost"
+            )
+        if st.pending:
+            raise StoreError(
+                f"{self.path}: database is at schema version {st.current}, this unitcost "
+                f"needs {st.latest}; run `unitcost db migrate`"
+            )
+        self._checked = True
+
+    def migrate(self, migrations: list[Migration] | None = None) -> list[str]:
+        """Apply pending migrations in order, each in its own transaction; return their names.
+
+        A migration that fails is rolled back whole, so the database stays at the version
+        before it, and the error names the migration file.
+        """
+        migrations = available_migrations() if migrations is None else migrations
+        applied_now: list[str] = []
+        with self._connect(read_only=False) as con:
+            con.execute(sqlfiles.load("queries", "migrations_table"))
+            done = {
+                v: (n, c)
+                for v, n, c in con.execute(
+                    "SELECT version, name, checksum FROM _migrations"
+                ).fetchall()
+            }
+            for mig in migrations:
+                if mig.version in done:
+                    _, checksum = done[mig.version]
+                    if checksum != mig.checksum:
+                        raise MigrationError(
+                            f"sql/migrations/{mig.name}.sql was edited after it was applied to "
+                            f"{self.path}; migrations are forward-only: add a new one instead"
+                        )
+                    continue
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(mig.sql)
+                    con.execute(
+                        "INSERT INTO _migrations (version, name, checksum, applied_at) "
+                        "VALUES (?, ?, ?, now())",
+                        [mig.version, mig.name, mig.checksum],
+                    )
+                    con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    con.execute("ROLLBACK")
+                    raise MigrationError(
+                        f"sql/migrations/{mig.name}.sql failed, database left at the version "
+                        f"before it: {exc}"
+                    ) from exc
+                applied_now.append(mig.name)
+            self._recreate_views(con)
+        return applied_now
+
+    @staticmethod
+    def _recreate_views(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name in sqlfiles.names("views"):
+                con.execute(sqlfiles.load("views", name))
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise StoreError(f"recreating views failed: {exc}") from exc
+
+    def recreate_views(self) -> None:
+        """Views are code, not data: recreate them at each writer's start-up."""
+        with self._connect(read_only=False) as con:
+            self._recreate_views(con)
+
+    def table_counts(self) -> dict[str, int]:
+        """Row count per base table, for `db status`."""
+        with self.read() as con:
+            tables = [r[0] for r in con.execute(sqlfiles.load("queries", "base_tables")).fetchall()]
+            out: dict[str, int] = {}
+            for t in tables:
+                row = con.execute(f"SELECT count(*) FROM {sqlfiles.quote_ident(t)}").fetchone()
+                out[t] = int(row[0]) if row else 0
+            return out
+
+
+def fetch_dicts(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Any = None
+) -> list[dict[str, Any]]:
+    """Run a query and return rows as dicts keyed by column name."""
+    cur = con.execute(sql, params) if params is not None else con.execute(sql)
+    cols = [d[0] for d in cur.description or []]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
