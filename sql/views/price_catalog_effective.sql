@@ -14,7 +14,8 @@ SELECT
     on_demand_usd_per_hour,                                     -- USD/hour, whole instance
     spot_usd_per_hour_low,                                      -- USD/hour, whole instance
     spot_usd_per_hour_high,
-    on_demand_usd_per_hour / gpu_count AS on_demand_usd_per_gpu_hour,  -- USD per GPU-hour
+    CAST(on_demand_usd_per_hour / gpu_count AS DECIMAL(18, 6))
+        AS on_demand_usd_per_gpu_hour,                          -- USD per GPU-hour
     source,
     as_of,
     verified,

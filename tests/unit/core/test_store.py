@@ -1,0 +1,105 @@
+"""Migrations: ordered, recorded, idempotent, atomic, forward-only; start-up needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from unitcost.errors import MigrationError, StoreError
+from unitcost.store import Migration, Store, available_migrations
+
+
+def _dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+        ]
+        out = {
+            t: sorted(map(tuple, con.execute(f'SELECT * FROM "{t}"').fetchall()), key=repr)
+            for t in tables
+        }
+        out["__views__"] = sorted(
+            con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()
+        )
+        return out
+    finally:
+        con.close()
+
+
+def test_migrations_are_numbered_in_order() -> None:
+    migs = available_migrations()
+    assert migs and [m.version for m in migs] == sorted(m.version for m in migs)
+    assert migs[0].name == "0001_data_model"
+
+
+def test_migrate_twice_changes_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "a.duckdb")
+    first = store.migrate()
+    assert first == [m.name for m in available_migrations()]
+    before = _dump(store.path)
+    assert store.migrate() == []
+    assert _dump(store.path) == before
+    st = store.status()
+    assert st.current == st.latest and not st.pending
+
+
+def test_failed_migration_leaves_previous_version(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.duckdb")
+    good = available_migrations()
+    store.migrate(good)
+    before = _dump(store.path)
+    nxt = good[-1].version + 1
+    bad = Migration(
+        nxt,
+        f"{nxt:04d}_broken",
+        "CREATE TABLE half_done (x INTEGER);\n"
+        "ALTER TABLE bench_runs ADD COLUMN extra INTEGER;\n"
+        "SELECT * FROM no_such_table;",
+    )
+    with pytest.raises(MigrationError, match=f"{nxt:04d}_broken.sql failed"):
+        store.migrate([*good, bad])
+    assert _dump(store.path) == before  # no half_done table, no extra column, no record
+    assert store.status().current == good[-1].version
+
+
+def test_edited_migration_is_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "c.duckdb")
+    good = available_migrations()
+    store.migrate(good)
+    edited = [Migration(good[0].version, good[0].name, good[0].sql + "\n-- edited\n"), *good[1:]]
+    with pytest.raises(MigrationError, match="forward-only"):
+        store.migrate(edited)
+
+
+def test_missing_and_outdated_databases_say_what_to_run(tmp_path: Path) -> None:
+    missing = Store(tmp_path / "none.duckdb")
+    with pytest.raises(StoreError, match="unitcost db init"), missing.read():
+        pass
+    behind = Store(tmp_path / "behind.duckdb")
+    behind.migrate([])  # only the bookkeeping table
+    with pytest.raises(StoreError, match="unitcost db migrate"), behind.write():
+        pass
+
+
+def test_write_rolls_back_on_error(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.write() as con:
+        con.execute("INSERT INTO watermarks VALUES ('c', 's', now(), now())")
+        raise RuntimeError("boom")
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM watermarks").fetchone() == (0,)
+
+
+def test_money_columns_are_decimal(store: Store) -> None:
+    with store.read() as con:
+        types = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() "
+                "WHERE table_name = 'billing_line_items'"
+            ).fetchall()
+        )
+    for col in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
+        assert types[col].startswith("DECIMAL"), col
