@@ -22,7 +22,8 @@ from unitcost.config import LoadedSettings, load_settings, redact
 from unitcost.errors import StoreError, UnitcostError
 from unitcost.store import Store
 
-console = Console()
+# Piped output is not squeezed into 80 columns: tables stay readable in files and CI logs.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 _state = {"debug": False}
 
@@ -200,17 +201,10 @@ def prices_list(app: App, gpu: str | None, provider: str | None, fmt: str) -> No
         for r in rows:
             w.writerow(["" if v is None else v for v in r.values()])
         return
-    table = Table(
-        "instance",
-        "GPUs",
-        "pricing",
-        "USD/h",
-        "USD/GPU-h",
-        "spot USD/h",
-        "as of",
-        "verified",
-        title="GPU price catalog",
-    )
+    table = Table(title="GPU price catalog")
+    table.add_column("price_ref", no_wrap=True)
+    for col in ("GPUs", "pricing", "USD/h", "USD/GPU-h", "spot USD/h", "as of", "verified"):
+        table.add_column(col)
     for r in rows:
         spot = ""
         if r["spot_usd_per_hour_low"] is not None:
@@ -220,9 +214,9 @@ def prices_list(app: App, gpu: str | None, provider: str | None, fmt: str) -> No
         mark = " [yellow]*[/]" if r["caveat"] else ""
         mark += "" if r["origin"] == "shipped" else f" ({r['origin']})"
         table.add_row(
-            f"{r['provider']} {r['region']} {r['instance_type']}{mark}",
+            f"{r['provider']}/{r['region']}/{r['instance_type']}{mark}",
             f"{r['gpu_count']}x {r['gpu_model']}",
-            r["price_model"],
+            r["price_model"].replace("_", " "),
             _fmt_money(r["on_demand_usd_per_hour"]),
             _fmt_money(r["on_demand_usd_per_gpu_hour"]),
             spot,

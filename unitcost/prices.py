@@ -182,7 +182,8 @@ def _from_snapshot_row(r: dict[str, str], path: str, row: int, origin: str) -> P
         {
             "provider": r["provider"],
             "region": r["region"],
-            "instance_type": r["instance_type"],
+            # the snapshot writes "a2-highgpu-1g (VM part only)"; the price model says that
+            "instance_type": r["instance_type"].replace("(VM part only)", "").strip(),
             "price_model": "spot_only" if pricing == "spot_only_in_catalog" else pricing,
             "gpu_model": r["gpu_model"],
             "gpu_count": r["gpu_count"],

@@ -14,8 +14,9 @@ SELECT
     on_demand_usd_per_hour,                                     -- USD/hour, whole instance
     spot_usd_per_hour_low,                                      -- USD/hour, whole instance
     spot_usd_per_hour_high,
-    CAST(on_demand_usd_per_hour / gpu_count AS DECIMAL(18, 6))
-        AS on_demand_usd_per_gpu_hour,                          -- USD per GPU-hour
+    CASE WHEN price_model <> 'on_demand_vm_only'  -- a VM-only price has no GPU in it
+        THEN CAST(on_demand_usd_per_hour / gpu_count AS DECIMAL(18, 6))
+    END AS on_demand_usd_per_gpu_hour,                          -- USD per GPU-hour
     source,
     as_of,
     verified,
