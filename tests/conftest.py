@@ -13,6 +13,9 @@ import pytest
 
 from unitcost.store import Store
 
+# Real LLM servers on a tiny model the tests build themselves (llama-server, transformers serve).
+pytest_plugins = ["tests.support.fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
