@@ -44,8 +44,9 @@ def run_emulator(*args: str, log: Path) -> Iterator[Emulator]:
     port = free_port()
     cmd = [_unitcost(), "emulate", *args, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("w") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ,
-                                "COLUMNS": "200"})  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"}
+        )
     try:
         deadline = time.monotonic() + 30
         ready = None
@@ -104,10 +105,15 @@ def run_prometheus(targets: list[str], tmp: Path, interval: str = "1s") -> Itera
     )
     log = (tmp / "prometheus.log").open("w")
     proc = subprocess.Popen(
-        [exe, f"--config.file={cfg}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            exe,
+            f"--config.file={cfg}",
+            f"--storage.tsdb.path={tmp / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20

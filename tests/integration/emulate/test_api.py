@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-
 from unitcost.emulate.catalog import load_catalog
 from unitcost.emulate.metrics import ITL_BUCKETS, LATENCY_BUCKETS, TTFT_BUCKETS
 from unitcost.emulate.physics import build_physics
@@ -63,16 +62,25 @@ def test_stream_shape_usage_and_tokenize_agree() -> None:
         msgs = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "a b c d"}]
         async with s.post(f"{url}/tokenize", json={"model": MODEL, "messages": msgs}) as r:
             count = (await r.json())["count"]
-        body = {"model": MODEL, "messages": msgs, "max_tokens": 7, "ignore_eos": True,
-                "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
+        body = {
+            "model": MODEL,
+            "messages": msgs,
+            "max_tokens": 7,
+            "ignore_eos": True,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         async with s.post(f"{url}/v1/chat/completions", json=body) as r:
             assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
             events = await sse(r)
         assert events[-1] == "[DONE]"
         usage_chunk = events[-2]
         assert usage_chunk["choices"] == []
-        assert usage_chunk["usage"] == {"prompt_tokens": count, "completion_tokens": 7,
-                                        "total_tokens": count + 7}  # fmt: skip
+        assert usage_chunk["usage"] == {
+            "prompt_tokens": count,
+            "completion_tokens": 7,
+            "total_tokens": count + 7,
+        }
         assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
         content = [e for e in events[1:-2] if e["choices"][0]["delta"].get("content")]
         assert len(content) == 7
@@ -80,8 +88,9 @@ def test_stream_shape_usage_and_tokenize_agree() -> None:
         # completions: the same prompt counting as /tokenize
         async with s.post(f"{url}/tokenize", json={"prompt": "one two three"}) as r:
             n = (await r.json())["count"]
-        async with s.post(f"{url}/v1/completions",
-                          json={"prompt": "one two three", "max_tokens": 5}) as r:  # fmt: skip
+        async with s.post(
+            f"{url}/v1/completions", json={"prompt": "one two three", "max_tokens": 5}
+        ) as r:
             full = await r.json()
         assert full["usage"]["prompt_tokens"] == n == 4
         assert full["usage"]["completion_tokens"] <= 5
@@ -94,8 +103,9 @@ def test_without_ignore_eos_some_requests_stop_early() -> None:
     async def t(s: aiohttp.ClientSession, url: str, ep: Endpoint) -> None:
         reasons = []
         for _ in range(12):
-            async with s.post(f"{url}/v1/completions",
-                              json={"prompt": "x", "max_tokens": 300}) as r:  # fmt: skip
+            async with s.post(
+                f"{url}/v1/completions", json={"prompt": "x", "max_tokens": 300}
+            ) as r:
                 c = (await r.json())["choices"][0]
             reasons.append(c["finish_reason"])
         assert "stop" in reasons
@@ -108,13 +118,17 @@ def test_without_ignore_eos_some_requests_stop_early() -> None:
     [
         ("/v1/chat/completions", b"{not json", 400, "not valid JSON"),
         ("/v1/chat/completions", {"model": MODEL, "messages": []}, 400, "messages"),
-        ("/v1/chat/completions", {"model": "nope", "messages": [{"role": "user", "content": "x"}]},
-         404, "does not exist"),
+        (
+            "/v1/chat/completions",
+            {"model": "nope", "messages": [{"role": "user", "content": "x"}]},
+            404,
+            "does not exist",
+        ),
         ("/v1/completions", {"prompt": "x", "max_tokens": 0}, 400, "max_tokens"),
         ("/v1/completions", {"prompt": "x", "max_tokens": 5000}, 400, "maximum context length"),
         ("/v1/completions", {"prompt": 5}, 400, "prompt"),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_real_server_errors(
     path: str, body: Any, status: int, pattern: str
 ) -> None:
@@ -173,16 +187,21 @@ def test_metrics_names_types_buckets_and_counts() -> None:
             text = await r.text()
         types, values = _parse(text)
         expect = {
-            "vllm:generation_tokens_total": "counter", "vllm:prompt_tokens_total": "counter",
-            "vllm:request_success_total": "counter", "vllm:num_requests_running": "gauge",
-            "vllm:num_requests_waiting": "gauge", "vllm:kv_cache_usage_perc": "gauge",
+            "vllm:generation_tokens_total": "counter",
+            "vllm:prompt_tokens_total": "counter",
+            "vllm:request_success_total": "counter",
+            "vllm:num_requests_running": "gauge",
+            "vllm:num_requests_waiting": "gauge",
+            "vllm:kv_cache_usage_perc": "gauge",
             "vllm:time_to_first_token_seconds": "histogram",
             "vllm:inter_token_latency_seconds": "histogram",
             "vllm:e2e_request_latency_seconds": "histogram",
-            "DCGM_FI_DEV_GPU_UTIL": "gauge", "DCGM_FI_DEV_FB_USED": "gauge",
-            "DCGM_FI_DEV_POWER_USAGE": "gauge", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": "counter",
+            "DCGM_FI_DEV_GPU_UTIL": "gauge",
+            "DCGM_FI_DEV_FB_USED": "gauge",
+            "DCGM_FI_DEV_POWER_USAGE": "gauge",
+            "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": "counter",
             "unitcost_emulated": "gauge",
-        }  # fmt: skip
+        }
         for name, kind in expect.items():
             assert types.get(name) == kind, name
         assert "vllm:gpu_cache_usage_perc" not in types  # renamed in vLLM 0.9: never both
@@ -190,11 +209,14 @@ def test_metrics_names_types_buckets_and_counts() -> None:
         lab = f'engine="0",model_name="{MODEL}"'
         assert values[f"vllm:generation_tokens_total{{{lab}}}"] == tokens == 160
         assert values[f"vllm:prompt_tokens_total{{{lab}}}"] == 8 * 4
-        ok = f'vllm:request_success_total{{engine="0",finished_reason="length",model_name="{MODEL}"}}'
+        reason = f'engine="0",finished_reason="length",model_name="{MODEL}"'
+        ok = f"vllm:request_success_total{{{reason}}}"
         assert values[ok] == 8
-        for fam, bounds in (("time_to_first_token_seconds", TTFT_BUCKETS),
-                            ("inter_token_latency_seconds", ITL_BUCKETS),
-                            ("e2e_request_latency_seconds", LATENCY_BUCKETS)):  # fmt: skip
+        for fam, bounds in (
+            ("time_to_first_token_seconds", TTFT_BUCKETS),
+            ("inter_token_latency_seconds", ITL_BUCKETS),
+            ("e2e_request_latency_seconds", LATENCY_BUCKETS),
+        ):
             les = re.findall(rf'vllm:{fam}_bucket{{engine="0",le="([^"]+)"', text)
             assert les == [repr(float(b)) for b in bounds] + ["+Inf"]
         assert values[f"vllm:inter_token_latency_seconds_count{{{lab}}}"] == 8 * 19

@@ -28,12 +28,20 @@ def test_llama31_8b_fp16_h100_vllm(
     with emulator(
         "--model", "llama-3.1-8b", "--gpu", "h100", "--gpus", "1", "--quant", "fp16"
     ) as emu:
-        m = measure(emu.base_url, model=emu.model, concurrency=concurrency, requests=requests,
-                    prompt_words=248, max_tokens=256)  # fmt: skip
+        m = measure(
+            emu.base_url,
+            model=emu.model,
+            concurrency=concurrency,
+            requests=requests,
+            prompt_words=248,
+            max_tokens=256,
+        )
     assert m.ok == requests and set(m.statuses) == {200}
     assert m.output_tokens == requests * 256
     assert m.prompt_tokens == requests * 256  # 248 words + the chat frame (8 tokens)
     err = (m.output_tok_s - published) / published
-    print(f"\nc={concurrency}: emulated {m.output_tok_s:,.0f} tok/s vs published {published:,} "
-          f"({err:+.1%}); median TTFT {sorted(m.ttft_s)[len(m.ttft_s) // 2] * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"\nc={concurrency}: emulated {m.output_tok_s:,.0f} tok/s vs published {published:,} "
+        f"({err:+.1%}); median TTFT {sorted(m.ttft_s)[len(m.ttft_s) // 2] * 1000:.0f} ms"
+    )
     assert abs(err) <= TOL

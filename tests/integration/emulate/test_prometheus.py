@@ -44,8 +44,14 @@ def test_prometheus_token_rate_matches_client(emulator: Callable[..., Any], tmp_
             assert before == 0.0
             info = prom_query(prom.url, "unitcost_emulated")
             assert info and info[0]["metric"]["gpu"] == "h100"  # type: ignore[index]
-            m = measure(emu.base_url, model=emu.model, concurrency=16, requests=48,
-                        prompt_words=120, max_tokens=128)  # fmt: skip
+            m = measure(
+                emu.base_url,
+                model=emu.model,
+                concurrency=16,
+                requests=48,
+                prompt_words=120,
+                max_tokens=128,
+            )
             assert m.ok == 48
             time.sleep(2.5)  # at least two scrapes after the last token
             _wait(lambda: (_value(prom.url, q) or 0) >= m.output_tokens * 0.98, 10, "final scrape")
@@ -54,8 +60,10 @@ def test_prometheus_token_rate_matches_client(emulator: Callable[..., Any], tmp_
             scraped = after - before
             client_rate = m.output_tokens / m.wall_s
             prom_rate = scraped / m.wall_s
-            print(f"\nclient counted {m.output_tokens} tokens ({client_rate:,.0f} tok/s); "
-                  f"Prometheus stored {scraped:.0f} ({prom_rate:,.0f} tok/s)")  # fmt: skip
+            print(
+                f"\nclient counted {m.output_tokens} tokens ({client_rate:,.0f} tok/s); "
+                f"Prometheus stored {scraped:.0f} ({prom_rate:,.0f} tok/s)"
+            )
             assert abs(prom_rate - client_rate) / client_rate <= 0.02
             # the same load, seen through Prometheus' own functions
             peak = _value(prom.url, "max_over_time(vllm:num_requests_running[1m])")

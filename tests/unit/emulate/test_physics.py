@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from unitcost.emulate.catalog import load_catalog
 from unitcost.emulate.physics import DoesNotFitError, Physics, Setup, build_physics
 from unitcost.emulate.scheduler import simulate, simulate_closed
+
 from unitcost.errors import InputError
 
 CAT = load_catalog()
@@ -38,8 +38,15 @@ FITTING = _fitting_setups()
 
 
 def test_catalogs_hold_what_the_issue_lists() -> None:
-    for m in ("llama-3.2-3b", "llama-3.1-8b", "deepseek-llm-7b", "llama-2-13b", "llama-2-70b",
-              "deepseek-v2-lite", "deepseek-v3"):  # fmt: skip
+    for m in (
+        "llama-3.2-3b",
+        "llama-3.1-8b",
+        "deepseek-llm-7b",
+        "llama-2-13b",
+        "llama-2-70b",
+        "deepseek-v2-lite",
+        "deepseek-v3",
+    ):
         assert m in CAT.models
     for g in ("t4", "a10g", "l4", "l40s", "a100-40gb", "a100-80gb", "h100", "h200", "rk3588"):
         assert g in CAT.gpus
@@ -81,9 +88,13 @@ def test_simulated_throughput_under_ceiling(
     phys = Physics(FITTING[idx])
     prompt = min(prompt, phys.max_model_len - out)
     makespan, seqs = simulate_closed(
-        phys, concurrency=conc, requests=conc, prompt_tokens=prompt, output_tokens=out,
+        phys,
+        concurrency=conc,
+        requests=conc,
+        prompt_tokens=prompt,
+        output_tokens=out,
         jitter=jitter,
-    )  # fmt: skip
+    )
     assert all(s.generated == out for s in seqs)
     # the best any step could do: the ceiling at the largest batch with the smallest context
     b = min(conc, phys.max_num_seqs)
@@ -148,8 +159,9 @@ def test_mlperf_offline_points(gpu: str, tp: int, published: float) -> None:
     """8 GPUs as 8/tp TensorRT-LLM replicas (H100: TP2, H200: TP1 fits 70B in FP8), FP8
     weights and KV cache, every query at t=0 (the Offline scenario). Workload: OpenOrca-like
     294 input / 294 output tokens per query (approximate means; an assumption, not verified)."""
-    phys = build_physics(CAT, model="llama-2-70b", gpu=gpu, quant="fp8-kv8", engine="trtllm",
-                         gpus=tp)  # fmt: skip
+    phys = build_physics(
+        CAT, model="llama-2-70b", gpu=gpu, quant="fp8-kv8", engine="trtllm", gpus=tp
+    )
     replicas = 8 // tp
     n = 3072 // replicas * 2
     seqs = simulate(phys, [(0.0, 294, 294)] * n)
@@ -163,8 +175,9 @@ def test_vllm_anchor_in_virtual_time() -> None:
     """The same anchor the HTTP test checks, without sockets: fast regression guard."""
     phys = build_physics(CAT, model="llama-3.1-8b", gpu="h100")
     for conc, published in ((1, 122), (16, 1384)):
-        t, seqs = simulate_closed(phys, concurrency=conc, requests=conc * 4, prompt_tokens=256,
-                                  output_tokens=256)  # fmt: skip
+        t, seqs = simulate_closed(
+            phys, concurrency=conc, requests=conc * 4, prompt_tokens=256, output_tokens=256
+        )
         tok_s = sum(s.generated for s in seqs) / t
         assert abs(tok_s - published) / published <= TOL, (conc, tok_s)
 

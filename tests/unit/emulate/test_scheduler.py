@@ -52,12 +52,15 @@ def test_every_request_gets_exactly_its_tokens_and_kv_is_released() -> None:
 
 def test_deterministic_for_a_seed_and_jitter_never_beats_the_roofline() -> None:
     phys = build_physics(CAT, model="llama-3.1-8b", gpu="h100")
-    a = simulate_closed(phys, concurrency=8, requests=16, prompt_tokens=64, output_tokens=32,
-                        seed=3, jitter=0.3)  # fmt: skip
-    b = simulate_closed(phys, concurrency=8, requests=16, prompt_tokens=64, output_tokens=32,
-                        seed=3, jitter=0.3)  # fmt: skip
-    c = simulate_closed(phys, concurrency=8, requests=16, prompt_tokens=64, output_tokens=32,
-                        seed=4, jitter=0.3)  # fmt: skip
+    a = simulate_closed(
+        phys, concurrency=8, requests=16, prompt_tokens=64, output_tokens=32, seed=3, jitter=0.3
+    )
+    b = simulate_closed(
+        phys, concurrency=8, requests=16, prompt_tokens=64, output_tokens=32, seed=3, jitter=0.3
+    )
+    c = simulate_closed(
+        phys, concurrency=8, requests=16, prompt_tokens=64, output_tokens=32, seed=4, jitter=0.3
+    )
     assert a[0] == b[0] and a[0] != c[0]
     sched = Scheduler(phys, seed=1, jitter=5.0)  # absurd noise: the floor still holds
     for i in range(4):
