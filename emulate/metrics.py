@@ -158,6 +158,7 @@ class EndpointMetrics(Collector):
         self.busy_total = 0.0
         self.busy_log: deque[tuple[float, float]] = deque()  # (step end, busy_total after)
         self.last_intensity = 0.0
+        self.lag_s = 0.0  # set by the engine loop
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)
 
@@ -255,6 +256,14 @@ class EndpointMetrics(Collector):
             ["16", f"{self.phys.gmu}", str(self.phys.kv_capacity_tokens // 16), "0"], 1
         )
         yield cache
+        lag = GaugeMetricFamily(
+            "unitcost_emulator_lag_seconds",
+            "Worst delay of an emulated step behind its simulated end: > 0 means the emulator "
+            "process, not the emulated GPU, limited throughput.",
+            labels=["model_name"],
+        )
+        lag.add_metric([self.name], self.lag_s)
+        yield lag
         yield gauge(
             "vllm:num_requests_running",
             "Number of requests in model execution batches.",

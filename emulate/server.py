@@ -128,6 +128,7 @@ class Endpoint:
                 await asyncio.sleep(delay)
             else:
                 self.lag_s = max(self.lag_s, -delay)
+                self.metrics.lag_s = self.lag_s
             res = self.sched.commit(plan, end)
             self.metrics.on_step(plan, res, end)
             for seq in res.emitted:

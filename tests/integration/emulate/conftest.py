@@ -60,7 +60,7 @@ def run_emulator(*args: str, log: Path) -> Iterator[Emulator]:
                 break
             time.sleep(0.05)
         assert ready is not None, log.read_text()
-        root = f"http://127.0.0.1:{port}"
+        root = str(ready["url"]).removesuffix("/v1")  # with --fleet: the first endpoint
         with urllib.request.urlopen(f"{root}/health", timeout=5) as r:
             assert r.status == 200
         yield Emulator(f"{root}/v1", root, str(ready["served_model_name"]), proc.pid, ready)
