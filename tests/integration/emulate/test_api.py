@@ -236,3 +236,27 @@ def test_metrics_names_types_buckets_and_counts() -> None:
         assert e2[0] > energy[0]  # idle power keeps the energy counter rising
 
     run(t)
+
+
+def test_completions_stream_and_client_disconnect_aborts() -> None:
+    async def t(s: aiohttp.ClientSession, url: str, ep: Endpoint) -> None:
+        body = {"prompt": "p q", "max_tokens": 4, "ignore_eos": True, "stream": True}
+        async with s.post(f"{url}/v1/completions", json=body) as r:
+            events = await sse(r)
+        assert events[-1] == "[DONE]"
+        texts = [e["choices"][0]["text"] for e in events[:-1]]
+        assert len(texts) == 4 and all(texts)  # no usage chunk unless include_usage is set
+        assert events[-2]["choices"][0]["finish_reason"] == "length"
+        # a client that goes away mid-stream: the request is aborted and its slot freed
+        long = {"prompt": "p", "max_tokens": 2000, "ignore_eos": True, "stream": True}
+        async with s.post(f"{url}/v1/completions", json=long) as r:
+            await r.content.readline()
+            r.close()
+        for _ in range(100):
+            if ep.metrics.success["abort"] == 1 and not ep.sched.running:
+                break
+            await asyncio.sleep(0.05)
+        assert ep.metrics.success["abort"] == 1
+        assert not ep.sched.running and ep.sched.kv_used == 0
+
+    run(t)
