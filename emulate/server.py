@@ -15,7 +15,9 @@ import itertools
 import json
 import math
 import random
+import sys
 import time
+import traceback
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -106,7 +108,17 @@ class Endpoint:
         return asyncio.get_running_loop().time()
 
     async def _run(self) -> None:
-        """Step the simulated batch on the event loop's clock, forever."""
+        """Step the simulated batch on the event loop's clock, forever; a bug is reported."""
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            traceback.print_exc()
+            print(f"engine loop of {self.opts.name!r} failed; endpoint stopped", file=sys.stderr)
+            raise
+
+    async def _loop(self) -> None:
         assert self._wake is not None
         loop = asyncio.get_running_loop()
         clock = loop.time()
@@ -291,7 +303,7 @@ class Endpoint:
                     '"logprobs":null,"finish_reason":null}]}\n\n'
                 )
             while sent < seq.generated:
-                piece = json.dumps(tokenizer.output_piece(seed, sent))
+                piece = tokenizer.output_piece_json(seed, sent)
                 sent += 1
                 last = sent == seq.generated and seq.finished is not None
                 fin = json.dumps(seq.finish_reason) if last else "null"

@@ -10,6 +10,7 @@ Generated text is made of " word" pieces of at most 8 letters: re-tokenizing it 
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from collections.abc import Sequence
@@ -189,6 +190,15 @@ def message_text(content: Any) -> str:
     raise TypeError("content must be a string or a list of parts")
 
 
+_OUT = tuple(" " + w for w in WORDS)
+_OUT_JSON = tuple(json.dumps(w) for w in _OUT)
+
+
 def output_piece(request_seed: int, i: int) -> str:
     """The i-th generated token's text: one short word with its leading space."""
-    return " " + WORDS[(request_seed + 7 * i) % len(WORDS)]
+    return _OUT[(request_seed + 7 * i) % len(_OUT)]
+
+
+def output_piece_json(request_seed: int, i: int) -> str:
+    """output_piece as a JSON string literal, precomputed: the streaming hot path."""
+    return _OUT_JSON[(request_seed + 7 * i) % len(_OUT_JSON)]

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from unitcost.emulate.catalog import load_catalog
+from unitcost.emulate.physics import build_physics
 
 from tests.integration.emulate.streamclient import measure
 
@@ -45,3 +47,6 @@ def test_llama31_8b_fp16_h100_vllm(
         f"({err:+.1%}); median TTFT {sorted(m.ttft_s)[len(m.ttft_s) // 2] * 1000:.0f} ms"
     )
     assert abs(err) <= TOL
+    # and never above the roofline for this configuration at this batch and context
+    phys = build_physics(load_catalog(), model="llama-3.1-8b", gpu="h100")
+    assert m.output_tok_s <= phys.ceiling_decode_tok_s(concurrency, 256)

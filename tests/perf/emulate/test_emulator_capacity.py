@@ -15,6 +15,7 @@ Baseline named in REFERENCE §1: guidellm reaches ~1,000 req/s against a no-op s
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import urllib.request
@@ -31,6 +32,12 @@ from tests.integration.emulate.streamclient import measure
 
 pytestmark = pytest.mark.perf
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "emulate"
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _lag(root: str) -> float:
@@ -72,6 +79,7 @@ def test_http_capacity(emulator: Callable[..., Any], concurrency: int) -> None:
         measure(
             emu.base_url, model=emu.model, concurrency=8, requests=16, prompt_words=8, max_tokens=8
         )  # warm-up
+        cpu0 = _cpu_s(emu.pid)
         m = measure(
             emu.base_url,
             model=emu.model,
@@ -80,11 +88,14 @@ def test_http_capacity(emulator: Callable[..., Any], concurrency: int) -> None:
             prompt_words=16,
             max_tokens=32,
         )
+        cpu = max(_cpu_s(emu.pid) - cpu0, 1e-9)
     assert m.ok == concurrency * 8
     print(
-        f"\nHTTP, {concurrency} concurrent streams: {m.ok / m.wall_s:,.0f} streams/s, "
-        f"{m.content_chunks / m.wall_s:,.0f} chunks/s (client and emulator share 2 cores); "
-        f"baseline: guidellm ~1,000 req/s vs a no-op server (guidellm#136)"
+        f"\nHTTP, {concurrency} concurrent streams: {m.ok / m.wall_s:,.0f} streams/s and "
+        f"{m.content_chunks / m.wall_s:,.0f} chunks/s of wall time (client and emulator "
+        f"share 2 cores); per emulator CPU-second: {m.ok / cpu:,.0f} streams, "
+        f"{m.content_chunks / cpu:,.0f} chunks. Baseline: guidellm ~1,000 req/s against a "
+        f"no-op server (guidellm#136)"
     )
 
 
