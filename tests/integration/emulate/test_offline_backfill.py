@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import duckdb
 import pytest
 
-from tests.integration.emulate.conftest import prom_query, run_prometheus
+from tests.integration.emulate.servers import prom_query, run_prometheus
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.emulate.conftest import prom_query, run_prometheus
+from tests.integration.emulate.servers import prom_query, run_prometheus
 from tests.integration.emulate.streamclient import measure
 
 pytestmark = pytest.mark.integration
