@@ -226,7 +226,9 @@ def test_metrics_names_types_buckets_and_counts() -> None:
         util = [v for k, v in values.items() if k.startswith("DCGM_FI_DEV_GPU_UTIL{")]
         energy = [v for k, v in values.items() if k.startswith("DCGM_FI_DEV_TOTAL_ENERGY")]
         fb = [v for k, v in values.items() if k.startswith("DCGM_FI_DEV_FB_USED{")]
+        power = [v for k, v in values.items() if k.startswith("DCGM_FI_DEV_POWER_USAGE{")]
         assert util[0] > 0 and energy[0] > 0
+        assert power[0] > 70  # above the H100's idle draw while it was busy
         assert fb[0] == pytest.approx(80e9 * 0.9 / 2**20 + 0.5e9 / 2**20, rel=1e-3)
         await asyncio.sleep(1.2)  # idle for a DCGM window: utilization falls to 0
         async with s.get(f"{url}/metrics") as r:
@@ -234,6 +236,8 @@ def test_metrics_names_types_buckets_and_counts() -> None:
         assert [v for k, v in later.items() if k.startswith("DCGM_FI_DEV_GPU_UTIL{")] == [0]
         e2 = [v for k, v in later.items() if k.startswith("DCGM_FI_DEV_TOTAL_ENERGY")]
         assert e2[0] > energy[0]  # idle power keeps the energy counter rising
+        idle = [v for k, v in later.items() if k.startswith("DCGM_FI_DEV_POWER_USAGE{")]
+        assert idle == [70]  # the catalog's idle_w for an H100
 
     run(t)
 

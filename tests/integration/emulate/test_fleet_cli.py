@@ -73,3 +73,40 @@ def test_bad_fleet_file_names_file_endpoint_and_field(tmp_path: Path) -> None:
     assert r.returncode == 1
     err = " ".join(r.stderr.split())
     assert "f.toml, endpoint 1 (a), column 'prot': unknown field" in err
+
+
+def test_twenty_endpoints_in_one_process_start_cheaply() -> None:
+    import asyncio
+    import time
+
+    import aiohttp
+    from unitcost.emulate.catalog import load_catalog
+    from unitcost.emulate.fleet import EndpointConfig, start_fleet, stop_fleet
+
+    models = ["llama-3.2-3b", "llama-3.1-8b", "deepseek-llm-7b", "deepseek-v2-lite"]
+    gpus = ["a100-40gb", "l40s", "a100-80gb", "h100", "h200"]
+    configs = [
+        EndpointConfig(name=f"e{i}", model=m, gpu=g, port=0)
+        for i, (m, g) in enumerate((m, g) for m in models for g in gpus)
+    ]
+
+    async def main() -> None:
+        t0 = time.perf_counter()
+        running = await start_fleet(configs, load_catalog())
+        started = time.perf_counter() - t0
+        try:
+            assert len({r.port for r in running}) == 20
+            async with aiohttp.ClientSession() as s:
+                for r in running:
+                    async with s.post(
+                        f"{r.base_url}/completions",
+                        json={"prompt": "x", "max_tokens": 2, "ignore_eos": True},
+                    ) as resp:
+                        assert resp.status == 200
+                        assert (await resp.json())["usage"]["completion_tokens"] == 2
+        finally:
+            await stop_fleet(running)
+        print(f"\n20 endpoints started in {started * 1000:.0f} ms")
+        assert started < 10
+
+    asyncio.run(main())
