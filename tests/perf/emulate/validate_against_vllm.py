@@ -74,10 +74,12 @@ def vllm(model: str, log: Path) -> Iterator[str]:
     try:
         deadline = time.monotonic() + 900
         while True:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{root}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{root}/health", timeout=2) as r,
+            ):
+                if r.status == 200:
+                    break
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"vLLM did not start; see {log}")
             time.sleep(2)
