@@ -6,14 +6,17 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 from unitcost.emulate.catalog import Catalog, load_catalog
-from unitcost.emulate.fleet import EndpointConfig, Running, describe, load_fleet, serve_forever
 
 from unitcost.errors import ConfigError
+
+if TYPE_CHECKING:
+    from unitcost.emulate.fleet import EndpointConfig, Running
 
 console = Console()
 
@@ -36,6 +39,8 @@ def _single(
     port: int,
     **extra: object,
 ) -> list[EndpointConfig]:
+    from unitcost.emulate.fleet import EndpointConfig
+
     if model is None:
         raise ConfigError("give --model (with --gpu, --gpus, --quant) or --fleet FILE")
     kw = {k: v for k, v in extra.items() if v is not None}
@@ -88,6 +93,9 @@ def emulate(
     """Serve OpenAI-compatible endpoints that behave like the chosen GPUs would (EMULATED)."""
     if ctx.invoked_subcommand is not None:
         return
+    # aiohttp and the server load only when serving, not on every `unitcost` command
+    from unitcost.emulate.fleet import load_fleet, serve_forever
+
     catalog = load_catalog(list(catalogs))
     configs = load_fleet(fleet) if fleet else _single(**kw)  # type: ignore[arg-type]
     try:
@@ -97,6 +105,8 @@ def emulate(
 
 
 def _announce(running: list[Running]) -> None:
+    from unitcost.emulate.fleet import describe
+
     table = Table(
         "endpoint",
         "url",
@@ -209,6 +219,7 @@ def offline_cmd(
 ) -> None:
     """Write a simulated span of production telemetry (diurnal demand, bursts, an incident)."""
     from unitcost.emulate import telemetry
+    from unitcost.emulate.fleet import load_fleet
     from unitcost.emulate.offline import pick_incident, simulate_endpoint
 
     if out_file is None and not to_store:
