@@ -164,7 +164,7 @@ def simulate_endpoint(
         tr.energy_mj += power * step_s * 1000.0
         gauges = {
             "running": round(batch, 3),
-            "waiting": round(tr.queue / max(step_s, 1e-9) * queue_wait, 3) if tr.queue else 0.0,
+            "waiting": round(tr.queue, 3),  # requests queued at the end of the interval
             "kv": min(1.0, batch * (p + o / 2) / phys.kv_capacity_tokens),
         }
         yield Point(
