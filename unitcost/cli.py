@@ -266,3 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         sys.exit(130)
+
+
+from unitcost.emulate.cli import emulate  # noqa: E402
+
+cli.add_command(emulate)

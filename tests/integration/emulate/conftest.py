@@ -1,0 +1,19 @@
+"""Fixtures: a real `unitcost emulate` process on a free 127.0.0.1 port, stopped after the test."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.emulate.servers import run_emulator
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Callable[..., object]:
+    def start(*args: str) -> object:
+        return run_emulator(*args, log=tmp_path / f"emulator-{time.monotonic_ns()}.log")
+
+    return start

@@ -1,0 +1,115 @@
+"""Offline telemetry reaches real consumers: promtool backfill + Prometheus, and the store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import duckdb
+import pytest
+
+from tests.integration.emulate.servers import prom_query, run_prometheus
+
+pytestmark = pytest.mark.integration
+
+
+def _unitcost(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = str(Path(sys.executable).with_name("unitcost"))
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_promtool_backfill_then_prometheus_serves_it(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed (apt-get install -y prometheus)")
+    start = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    om = tmp_path / "week.om"
+    r = _unitcost(
+        "emulate",
+        "offline",
+        "--model",
+        "llama-3.1-8b",
+        "--gpu",
+        "h100",
+        "--rps",
+        "4",
+        "--days",
+        "0.25",
+        "--step",
+        "60",
+        "--start",
+        start.isoformat(),
+        "--out",
+        str(om),
+    )
+    assert r.returncode == 0, r.stderr
+    last = [
+        ln for ln in om.read_text().splitlines() if ln.startswith("vllm:generation_tokens_total")
+    ][-1]
+    want = float(last.split()[-2])
+    ts = float(last.split()[-1])
+    data = tmp_path / "tsdb"  # the storage path run_prometheus gives Prometheus
+    b = subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert b.returncode == 0, b.stderr + b.stdout
+    with run_prometheus([], tmp_path, interval="15s") as prom:
+        q = urlencode({"query": "vllm:generation_tokens_total", "time": f"{ts:.3f}"})
+        with urllib.request.urlopen(f"{prom.url}/api/v1/query?{q}", timeout=10) as resp:
+            res = json.loads(resp.read())["data"]["result"]
+        assert res and float(res[0]["value"][1]) == want
+        assert res[0]["metric"]["emulated"] == "true"
+        gpu = prom_query(prom.url, f"count(DCGM_FI_DEV_GPU_UTIL @ {ts:.0f})")
+        assert gpu and float(gpu[0]["value"][1]) == 1  # type: ignore[index]
+
+
+def test_offline_to_store(tmp_path: Path) -> None:
+    db = tmp_path / "u.duckdb"
+    assert _unitcost("--db", str(db), "db", "init").returncode == 0
+    r = _unitcost(
+        "--db",
+        str(db),
+        "emulate",
+        "offline",
+        "--model",
+        "llama-3.2-3b",
+        "--gpu",
+        "l4",
+        "--rps",
+        "1",
+        "--days",
+        "0.5",
+        "--step",
+        "300",
+        "--to-store",
+    )
+    assert r.returncode == 0, r.stderr
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        n, sources = con.execute(
+            "SELECT count(*), count(DISTINCT source) FROM metric_samples"
+        ).fetchone()
+        assert n > 1000 and sources == 1
+        emulated = con.execute(
+            "SELECT count(*) FROM metric_samples WHERE labels['emulated'] = 'true'"
+        ).fetchone()
+        assert emulated == (n,)
+        g = con.execute("SELECT count(*), max(util_gpu), min(power_w) FROM gpu_samples").fetchone()
+        # 12 h at 300 s = 144 points, less the one that falls in the restart gap
+        assert g is not None and g[0] == 143 and 0 < g[1] <= 1 and g[2] >= 16
+        dep = con.execute(
+            "SELECT hardware, labels['emulated'], active_parameter_count FROM deployments"
+        ).fetchall()
+        assert dep == [("L4", "true", 3_210_000_000)]
+    finally:
+        con.close()
