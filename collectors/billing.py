@@ -172,10 +172,7 @@ def _probe(kind: str, col: bf.SourceColumn) -> str | None:
     if kind == "ts":
         return f"{q} IS NOT NULL AND trim({q}) <> '' AND uc_try_ts({q}) IS NULL"
     if kind == "j":
-        return (
-            f"{q} IS NOT NULL AND trim({q}) <> '' AND NOT json_valid({q}) "
-            f"AND NOT json_valid('{{' || {q} || '}}')"
-        )
+        return f"{q} IS NOT NULL AND NOT json_valid({q})"
     return None
 
 

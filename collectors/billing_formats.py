@@ -265,7 +265,7 @@ def convert(kind: str, col: SourceColumn | None) -> str:
         return f"CAST({q} AS TIMESTAMPTZ)"
     if kind == "j":
         if dt == "VARCHAR":
-            return f"uc_json({q})"
+            return f"CAST({q} AS JSON)"  # strict: FOCUS Tags must be a JSON object
         return f"CAST(to_json({q}) AS JSON)"
     return q if dt == "VARCHAR" else f"CAST({q} AS VARCHAR)"
 
@@ -344,6 +344,11 @@ def _json_of(cols: list[SourceColumn], *, strip_prefix: str = "") -> str:
 
 
 def _extensions(extras: list[SourceColumn]) -> str:
+    """Every unmapped column, verbatim. A few columns: a plain json_object (fast, nulls kept as
+    JSON null); many mostly-empty ones (CUR has ~100): only the non-null values."""
     if not extras:
         return "CAST(NULL AS JSON)"
-    return _json_of(extras)
+    if len(extras) > 8:
+        return _json_of(extras)
+    fields = ", ".join(f"{_literal(c.name)}: {convert('t', c)}" for c in extras)
+    return f"CAST(to_json({{{fields}}}) AS JSON)"

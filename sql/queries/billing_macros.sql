@@ -14,12 +14,6 @@ CREATE OR REPLACE TEMP MACRO uc_try_ts(x) AS CASE
 CREATE OR REPLACE TEMP MACRO uc_ts(x) AS CASE
     WHEN x IS NULL OR trim(x) = '' THEN NULL
     ELSE coalesce(uc_try_ts(x), error('not a timestamp: ' || x)) END;
--- uc_json: JSON text; Azure's legacy exports drop the braces around Tags, so those are added.
-CREATE OR REPLACE TEMP MACRO uc_json(x) AS CASE
-    WHEN x IS NULL OR trim(x) = '' THEN NULL
-    WHEN json_valid(x) THEN json(x)
-    WHEN json_valid('{' || x || '}') THEN json('{' || x || '}')
-    ELSE error('not JSON: ' || x) END;
 -- uc_try_money: a decimal number; also `$50,000.00 ` as the FOCUS spec's own examples write
 -- money (optional $, comma thousands groups of exactly three digits). NULL otherwise.
 CREATE OR REPLACE TEMP MACRO uc_try_money(x) AS coalesce(

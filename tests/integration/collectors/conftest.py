@@ -17,3 +17,31 @@ def cstore(tmp_path: Path) -> Store:
     s = Store(tmp_path / "collect.duckdb", lock_timeout_s=10)
     s.migrate()
     return s
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def moto_url(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A real moto server (S3 + Cost Explorer) on 127.0.0.1, with dummy credentials."""
+    from moto.server import ThreadedMotoServer
+
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(k, v)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
