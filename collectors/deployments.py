@@ -30,8 +30,16 @@ def sync(store: Store, deployments: list[Deployment]) -> int:
         for d in deployments:
             con.execute(
                 sqlfiles.load("queries", "deploy_upsert"),
-                [d.id, d.model, d.parameter_count, d.quantization, d.engine, d.hardware,
-                 d.gpu_count, d.price_ref],
+                [
+                    d.id,
+                    d.model,
+                    d.parameter_count,
+                    d.quantization,
+                    d.engine,
+                    d.hardware,
+                    d.gpu_count,
+                    d.price_ref,
+                ],
             )
             con.execute(sqlfiles.load("queries", "deploy_rules_delete"), [d.id])
             for r in rules(d):
