@@ -78,6 +78,7 @@ def _ours(tmp: Path, path: Path) -> float:
 
 
 @pytest.mark.perf
+@pytest.mark.timeout(3600)
 def test_billing_ingest_vs_duckdb_ctas(tmp_path: Path) -> None:
     t = time.perf_counter()
     pq, csv = _generate(tmp_path, ROWS)

@@ -52,6 +52,7 @@ def _backfill(tmp: Path) -> tuple[Path, datetime, datetime]:
 
 
 @pytest.mark.perf
+@pytest.mark.timeout(3600)
 def test_prometheus_pull_throughput(tmp_path: Path) -> None:
     t = time.perf_counter()
     tsdb, start, end = _backfill(tmp_path)
