@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from unitcost.collectors import dcgm, gpu, metric_store
 from unitcost.collectors import metric_families as mf
-from unitcost.collectors import metric_store
 from unitcost.collectors.base import collector_run, get_watermark, parse_duration, set_watermark
 from unitcost.collectors.clients import make_prometheus_client
 from unitcost.collectors.intervals import Sample
@@ -111,6 +111,7 @@ def collect(
                 )
                 samples.extend(parse_matrix(result))
             run.rows += metric_store.write_samples(store, url, samples, None)
+            gpu.write_samples(store, dcgm.gpu_samples(samples))  # DCGM -> gpu_samples
             with store.write() as con:
                 set_watermark(con, "prometheus", url, end)
             if on_chunk is not None:

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+from unitcost.collectors import dcgm, gpu, metric_store
 from unitcost.collectors import metric_families as mf
-from unitcost.collectors import metric_store
 from unitcost.collectors.base import collector_run
 from unitcost.collectors.clients import make_http_session
 from unitcost.collectors.intervals import Sample
@@ -99,6 +99,7 @@ def collect(
                     break
                 samples = parse_text(fetch(session, url), now)
                 run.rows += metric_store.write_samples(store, url, samples, run_id)
+                gpu.write_samples(store, dcgm.gpu_samples(samples))  # DCGM -> gpu_samples
                 first_ts = first_ts or now
                 n += 1
                 if on_scrape is not None:

@@ -97,6 +97,9 @@ def test_pull_recorded_families_into_samples_and_intervals(cstore: Store, prom: 
             "SELECT labels FROM metric_samples WHERE metric = 'DCGM_FI_DEV_POWER_USAGE' LIMIT 1"
         ).fetchone()
         runs = con.execute("SELECT status, rows_written FROM collector_runs").fetchall()
+        dcgm_rows = con.execute(
+            "SELECT count(DISTINCT gpu_uuid), max(power_w) FROM gpu_samples WHERE source = 'dcgm'"
+        ).fetchone()
     assert {
         "vllm:prompt_tokens_total",
         "sglang:num_running_reqs",
@@ -117,6 +120,7 @@ def test_pull_recorded_families_into_samples_and_intervals(cstore: Store, prom: 
     tiny = sum(r[3] for r in intervals_rows if r[0] == "tiny-llamacpp")  # 1-2 hour rows
     assert tiny == pytest.approx(want) and want > max(values)
     assert runs == [("ok", n)]
+    assert dcgm_rows is not None and dcgm_rows[0] >= 2 and dcgm_rows[1] == 8.969  # T4 fixture
     # a second pull of the same window changes nothing
     prometheus.collect(
         cstore, since=since, until=until, url=prom, step="1s", interval_s=3600, deployments=deps

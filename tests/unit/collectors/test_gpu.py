@@ -108,3 +108,30 @@ def test_collect_here(cstore: Store) -> None:
         gpu.collect(cstore, count=1)
     with cstore.read() as con:
         assert con.execute("SELECT count(*) FROM collector_runs").fetchone() == (0,)
+
+
+def test_dcgm_text_becomes_gpu_samples() -> None:
+    from unitcost.collectors import dcgm, scrape
+
+    ts = datetime(2026, 1, 1, tzinfo=UTC)
+    samples = scrape.parse_text(
+        (FIXTURES / "metrics" / "dcgm-exporter-datadog-fixture-t4-a10g.txt").read_text(), ts
+    )
+    rows = dcgm.gpu_samples(samples)
+    power = {
+        s.labels["gpu_uuid"]: s.value for s in samples if s.metric == "DCGM_FI_DEV_POWER_USAGE"
+    }
+    fb = {s.labels["gpu_uuid"]: s.value for s in samples if s.metric == "DCGM_FI_DEV_FB_USED"}
+    util = {s.labels["gpu_uuid"]: s.value for s in samples if s.metric == "DCGM_FI_DEV_GPU_UTIL"}
+    seen = {
+        s.labels["gpu_uuid"] for s in samples if s.metric in dcgm.FIELDS and "gpu_uuid" in s.labels
+    }
+    assert {r.gpu_uuid for r in rows} == seen and len(rows) == len(seen) >= 2
+    assert set(power) <= seen
+    for r in rows:
+        assert r.source == "dcgm" and r.ts == ts and r.host
+        assert r.power_w == power.get(r.gpu_uuid)
+        if r.gpu_uuid in fb:
+            assert r.mem_used_bytes == int(fb[r.gpu_uuid] * 1024 * 1024)
+        if r.gpu_uuid in util:
+            assert r.util_gpu == util[r.gpu_uuid] / 100
