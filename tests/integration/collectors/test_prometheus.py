@@ -16,11 +16,9 @@ from unitcost.collectors import prometheus
 from tests.integration.collectors.conftest import (
     METRIC_TEXTS,
     MetricsServer,
-    free_port,
     start_prometheus,
 )
 from unitcost.config import Deployment, DeploymentMatch
-from unitcost.errors import CollectorError
 from unitcost.store import Store
 
 pytestmark = pytest.mark.integration
@@ -121,52 +119,17 @@ def test_pull_recorded_families_into_samples_and_intervals(cstore: Store, prom: 
     assert tiny == pytest.approx(want) and want > max(values)
     assert runs == [("ok", n)]
     assert dcgm_rows is not None and dcgm_rows[0] >= 2 and dcgm_rows[1] == 8.969  # T4 fixture
-    # a second pull of the same window changes nothing
+    # the watermark marks where the next run resumes; a second pull of the window changes nothing
+    with cstore.read() as con:
+        wm = con.execute(
+            "SELECT watermark FROM watermarks WHERE collector = 'prometheus'"
+        ).fetchone()
+        first = con.execute("SELECT * FROM metric_samples ORDER BY ALL").fetchall()
+        first_iv = con.execute("SELECT * FROM metric_intervals ORDER BY ALL").fetchall()
+    assert wm == (until,)
     prometheus.collect(
         cstore, since=since, until=until, url=prom, step="1s", interval_s=3600, deployments=deps
     )
     with cstore.read() as con:
-        again = con.execute("SELECT count(*) FROM metric_samples").fetchone()
-        assert again == (n,)
-
-
-def test_long_window_is_chunked_under_the_point_limit(cstore: Store, prom: str) -> None:
-    """4 hours at 1 s = 14,400 points: Prometheus refuses it whole, we pull it in two chunks."""
-    until = datetime.now(UTC)
-    since = until - timedelta(hours=4)
-    r = requests.get(
-        f"{prom}/api/v1/query_range",
-        params={"query": "up", "start": since.timestamp(), "end": until.timestamp(), "step": "1s"},
-        timeout=10,
-    )
-    assert r.status_code == 400 and "11,000 points" in r.text
-    chunks: list[int] = []
-    n = prometheus.collect(
-        cstore, since=since, until=until, url=prom, step="1s", on_chunk=chunks.append
-    )
-    assert len(chunks) == 2 and n == sum(chunks) and n > 0
-
-
-def test_unreachable_prometheus_names_url_and_promql(cstore: Store) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    t = time.monotonic()
-    with pytest.raises(CollectorError) as err:
-        prometheus.collect(
-            cstore,
-            since=datetime.now(UTC) - timedelta(minutes=5),
-            url=url,
-            attempts=3,
-            backoff_s=0.2,
-        )
-    assert url in str(err.value) and '{__name__=~"vllm:.*"}' in str(err.value)
-    assert "after 3 attempts" in str(err.value)
-    assert time.monotonic() - t >= 0.6  # backoff 0.2 + 0.4 s was waited
-    with cstore.read() as con:
-        assert con.execute("SELECT status FROM collector_runs").fetchall() == [("failed",)]
-
-
-def test_chunks_never_exceed_limit() -> None:
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    got = list(prometheus.chunks(start, start + timedelta(days=1), 5.0))
-    assert all((b - a).total_seconds() / 5.0 <= prometheus.MAX_POINTS for a, b in got)
-    assert got[0][0] == start and got[-1][1] == start + timedelta(days=1)
+        assert con.execute("SELECT * FROM metric_samples ORDER BY ALL").fetchall() == first
+        assert con.execute("SELECT * FROM metric_intervals ORDER BY ALL").fetchall() == first_iv
