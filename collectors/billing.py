@@ -255,6 +255,10 @@ def load_file(
     try:
         with store.write() as con:
             utc_session(con)
+            if _is_parquet(path):
+                # Parquet rows carry their own file_row_number, so order need not be kept;
+                # CSV numbering relies on it (row_number() OVER () in scan order).
+                con.execute("SET preserve_insertion_order = false")
             con.execute(sqlfiles.load("queries", "billing_macros"))
             con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
             con.execute(sql, {"source_file": shown, "source_format": detected, "run_id": run_id})
