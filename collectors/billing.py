@@ -67,7 +67,9 @@ def csv_header(path: str, shown: str) -> list[str]:
     return header
 
 
-def relation_sql(path: str, header: list[str] | None = None) -> str:
+def relation_sql(
+    path: str, header: list[str] | None = None, types: dict[str, str] | None = None
+) -> str:
     """A relation over the file with every column plus its 1-based data row number.
 
     CSV: the dialect is fixed (comma, double quotes) and the columns are the header's, all read
@@ -80,7 +82,8 @@ def relation_sql(path: str, header: list[str] | None = None) -> str:
             f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {ROW_COL} "
             f"FROM read_parquet({lit}, file_row_number = true)"
         )
-    cols = ", ".join(f"{_literal(c)}: 'VARCHAR'" for c in header or [])
+    types = types or {}
+    cols = ", ".join(f"{_literal(c)}: {_literal(types.get(c, 'VARCHAR'))}" for c in header or [])
     return (
         f"SELECT *, row_number() OVER () AS {ROW_COL} FROM read_csv({lit}, header = true, "
         f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {{{cols}}}, "
@@ -151,13 +154,14 @@ def insert_sql(fmt: str, path: str, cols: list[bf.SourceColumn]) -> tuple[str, l
     """
     exprs, extras = bf.select_list(fmt, cols)
     header = None if _is_parquet(path) else [c.name for c in cols]
+    types = {c.name: c.dtype for c in cols}
     targets = ", ".join(quote_ident(t) for t in bf.TARGET_ORDER)
     select = ",\n  ".join(exprs)
     sql = (
         "INSERT INTO billing_line_items (source_file, source_row, source_format, "
         f"{targets}, collector_run_id)\n"
         f"SELECT $source_file, {ROW_COL}, $source_format,\n  {select},\n  $run_id\n"
-        f"FROM ({relation_sql(path, header)})"
+        f"FROM ({relation_sql(path, header, types)})"
     )
     return sql, extras
 
@@ -209,6 +213,25 @@ def diagnose(
         con.close()
 
 
+def typed_csv_columns(fmt: str, cols: list[bf.SourceColumn]) -> list[bf.SourceColumn]:
+    """The fast path for CSV: DuckDB's reader parses money itself while reading.
+
+    Only columns used purely as money are typed. If any value does not parse (e.g.
+    `$50,000.00`, `1.2E-5`), the load falls back to the text path, whose strict converters
+    accept those forms or name the bad row and column.
+    """
+    kinds = _column_kinds(fmt, cols)
+    out = []
+    for c in cols:
+        k = set(kinds.get(c.name, ()))
+        dtype = c.dtype
+        if k and k <= {"m", "n"}:
+            dtype = bf.MONEY
+        # times stay text: the reader would take `4/1/25` as the year 4, uc_ts does not
+        out.append(bf.SourceColumn(c.name, c.canonical, dtype))
+    return out
+
+
 def _column_kinds(fmt: str, cols: list[bf.SourceColumn]) -> dict[str, list[str]]:
     """Which conversions each source column goes through in the mapping."""
     out: dict[str, list[str]] = {}
@@ -250,37 +273,66 @@ def load_file(
         detected, cols = plan(probe, path, shown, fmt)
     finally:
         probe.close()
-    sql, extras = insert_sql(detected, path, cols)
     header = [c.name for c in cols]
-    try:
-        with store.write() as con:
-            utc_session(con)
-            if _is_parquet(path):
-                # Parquet rows carry their own file_row_number, so order need not be kept;
-                # CSV numbering relies on it (row_number() OVER () in scan order).
-                con.execute("SET preserve_insertion_order = false")
-            con.execute(sqlfiles.load("queries", "billing_macros"))
-            con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
-            con.execute(sql, {"source_file": shown, "source_format": detected, "run_id": run_id})
-            n_row = con.execute(
-                "SELECT count(*) FROM billing_line_items WHERE source_file = ?", [shown]
-            ).fetchone()
-            n = int(n_row[0]) if n_row else 0
-            con.execute(
-                sqlfiles.load("queries", "billing_file_upsert"),
-                [shown, detected, fingerprint, n, extras, run_id],
+    attempts = [cols]
+    if not _is_parquet(path):
+        fast = typed_csv_columns(detected, cols)
+        if fast != cols:
+            attempts.insert(0, fast)
+    for i, attempt in enumerate(attempts):
+        sql, extras = insert_sql(detected, path, attempt)
+        try:
+            n = _write_file(
+                store, sql, path, shown, detected, fingerprint, extras, run_id, watermark_source
             )
-            if watermark_source is not None:
-                wm = con.execute(
-                    sqlfiles.load("queries", "billing_file_max_period"), [shown]
-                ).fetchone()
-                if wm and wm[0] is not None:
-                    set_watermark(con, "billing", watermark_source, wm[0])
-    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-        if _CSV_LINE.search(str(exc)) and "CSV" in str(exc):
-            raise _read_error(exc, shown, header) from exc
-        raise diagnose(path, shown, detected, cols, exc) from exc
+            break
+        except duckdb.Error as exc:
+            if i + 1 < len(attempts):
+                continue  # typed fast path refused a value: the text path decides
+            if not isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+                raise
+            if _CSV_LINE.search(str(exc)) and "CSV" in str(exc):
+                raise _read_error(exc, shown, header) from exc
+            raise diagnose(path, shown, detected, cols, exc) from exc
     return FileLoad(shown, detected, n, False, extras)
+
+
+def _write_file(
+    store: Store,
+    sql: str,
+    path: str,
+    shown: str,
+    detected: str,
+    fingerprint: str,
+    extras: list[str],
+    run_id: str | None,
+    watermark_source: str | None,
+) -> int:
+    """One transaction: replace the file's rows, record the file, move the watermark."""
+    with store.write() as con:
+        utc_session(con)
+        if _is_parquet(path):
+            # Parquet rows carry their own file_row_number, so order need not be kept;
+            # CSV numbering relies on it (row_number() OVER () in scan order).
+            con.execute("SET preserve_insertion_order = false")
+        con.execute(sqlfiles.load("queries", "billing_macros"))
+        con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
+        con.execute(sql, {"source_file": shown, "source_format": detected, "run_id": run_id})
+        n_row = con.execute(
+            "SELECT count(*) FROM billing_line_items WHERE source_file = ?", [shown]
+        ).fetchone()
+        n = int(n_row[0]) if n_row else 0
+        con.execute(
+            sqlfiles.load("queries", "billing_file_upsert"),
+            [shown, detected, fingerprint, n, extras, run_id],
+        )
+        if watermark_source is not None:
+            wm = con.execute(
+                sqlfiles.load("queries", "billing_file_max_period"), [shown]
+            ).fetchone()
+            if wm and wm[0] is not None:
+                set_watermark(con, "billing", watermark_source, wm[0])
+    return n
 
 
 def local_files(location: str) -> list[Path]:
