@@ -29,7 +29,7 @@ def sync(store: Store, deployments: list[Deployment]) -> int:
     with store.write() as con:
         for d in deployments:
             con.execute(
-                sqlfiles.load("queries", "deploy_upsert"),
+                sqlfiles.load("queries", "collect_deployment_upsert"),
                 [
                     d.id,
                     d.model,
@@ -41,7 +41,7 @@ def sync(store: Store, deployments: list[Deployment]) -> int:
                     d.price_ref,
                 ],
             )
-            con.execute(sqlfiles.load("queries", "deploy_rules_delete"), [d.id])
+            con.execute(sqlfiles.load("queries", "collect_deployment_rules_delete"), [d.id])
             for r in rules(d):
-                con.execute(sqlfiles.load("queries", "deploy_rule_insert"), list(r))
+                con.execute(sqlfiles.load("queries", "collect_deployment_rule_insert"), list(r))
     return len(deployments)
