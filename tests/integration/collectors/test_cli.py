@@ -18,9 +18,10 @@ UNITCOST = [sys.executable, "-c", "from unitcost.cli import main; main()"]
 SAMPLE = FIXTURES / "billing" / "focus" / "focus_1.0_sample_1000_multiprovider.csv"
 
 
-def run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(tmp: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNITCOST_")}
     env["COLUMNS"] = "200"
+    env.update(extra_env)
     return subprocess.run(
         [*UNITCOST, "--db", str(tmp / "u.duckdb"), *args],
         cwd=tmp,
@@ -99,3 +100,36 @@ tags = {{ application = "BrightLensMatrix" }}
     before = rows(tmp_path, "SELECT * FROM billing_line_items ORDER BY source_row")
     assert run(tmp_path, "collect", "all").returncode == 0
     assert rows(tmp_path, "SELECT * FROM billing_line_items ORDER BY source_row") == before
+
+
+def test_cost_explorer_and_s3_commands_against_moto(tmp_path: Path, moto_url: str) -> None:
+    from unitcost.collectors.clients import make_boto3_client
+
+    from tests.integration.collectors.test_aws_moto import PAGES, seed_ce
+    from unitcost.config import AwsSettings
+
+    seed_ce(moto_url, PAGES)
+    s3 = make_boto3_client("s3", AwsSettings(endpoint_url=moto_url))
+    s3.create_bucket(Bucket="bills")
+    s3.upload_file(str(SAMPLE), "bills", "focus/2024-09.csv")
+    assert run(tmp_path, "db", "init").returncode == 0
+    env = {"UNITCOST_AWS__ENDPOINT_URL": moto_url}
+    ce = run(
+        tmp_path,
+        "collect",
+        "cost-explorer",
+        "--since",
+        "2025-03-01",
+        "--until",
+        "2025-03-04",
+        "--group-by",
+        "SERVICE",
+        **env,
+    )
+    assert ce.returncode == 0, ce.stderr
+    bills = run(tmp_path, "collect", "billing", "--source", "s3://bills/focus/", **env)
+    assert bills.returncode == 0, bills.stderr
+    got = rows(
+        tmp_path, "SELECT source_format, count(*) FROM billing_line_items GROUP BY 1 ORDER BY 1"
+    )
+    assert got == [("cost-explorer", 4), ("focus-1.0", 1000)]
