@@ -1,0 +1,393 @@
+"""Billing export files (FOCUS 1.0-1.3, AWS CUR legacy and 2.0) into billing_line_items.
+
+DuckDB's own CSV and Parquet readers do the reading, so a 10M-row export loads at close to the
+speed DuckDB reads it. One file = one transaction: its old rows are deleted, the new rows
+inserted, the file recorded and the watermark moved, all or nothing. CSV is read as text only
+(money never passes through a float); every conversion is strict, and when one fails the file is
+re-read in memory to name the first bad row and column.
+
+Row numbers (source_row) are 1-based data rows: the header is not counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from unitcost.collectors import billing_formats as bf
+from unitcost.collectors.base import collector_run, set_watermark, utc_session
+
+from unitcost import sqlfiles
+from unitcost.errors import InputError, input_error
+from unitcost.sqlfiles import quote_ident
+from unitcost.store import Store
+
+ROW_COL = "__uc_source_row"
+BILLING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+_CSV_LINE = re.compile(r"(?:CSV Error on Line|line)\s*:?\s*(\d+)", re.IGNORECASE)
+_CSV_FOUND = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """What loading one file did."""
+
+    source_file: str
+    source_format: str
+    rows: int
+    skipped: bool
+    extra_columns: list[str]
+
+
+def is_billing_file(name: str) -> bool:
+    return name.lower().endswith(BILLING_SUFFIXES)
+
+
+def _is_parquet(path: str) -> bool:
+    return path.lower().endswith(".parquet")
+
+
+def csv_header(path: str, shown: str) -> list[str]:
+    """The header record of a CSV (plain or gzip), read by Python's csv module."""
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise input_error(shown, msg=f"cannot read the header: {exc}") from exc
+    if not header:
+        raise input_error(shown, row=0, msg="empty file: no header row")
+    return header
+
+
+def relation_sql(
+    path: str, header: list[str] | None = None, types: dict[str, str] | None = None
+) -> str:
+    """A relation over the file with every column plus its 1-based data row number.
+
+    CSV: the dialect is fixed (comma, double quotes) and the columns are the header's, all read
+    as text, so nothing is guessed; `NULL`, `null` and empty fields are NULL; a row with too few
+    or too many fields is an error (strict mode, no null padding), never silently padded.
+    """
+    lit = _literal(path)
+    if _is_parquet(path):
+        return (
+            f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {ROW_COL} "
+            f"FROM read_parquet({lit}, file_row_number = true)"
+        )
+    types = types or {}
+    cols = ", ".join(f"{_literal(c)}: {_literal(types.get(c, 'VARCHAR'))}" for c in header or [])
+    return (
+        f"SELECT *, row_number() OVER () AS {ROW_COL} FROM read_csv({lit}, header = true, "
+        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {{{cols}}}, "
+        "nullstr = ['NULL', 'null', ''], strict_mode = true, null_padding = false)"
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def describe(con: duckdb.DuckDBPyConnection, path: str, shown: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of the file, or an error naming the file."""
+    if not _is_parquet(path):
+        return [(c, "VARCHAR") for c in csv_header(path, shown)]
+    try:
+        rows = con.execute(f"DESCRIBE {relation_sql(path)}").fetchall()
+    except duckdb.Error as exc:
+        raise _read_error(exc, shown, []) from exc
+    return [(str(r[0]), str(r[1])) for r in rows if r[0] != ROW_COL]
+
+
+def _read_error(exc: duckdb.Error, shown: str, header: list[str]) -> InputError:
+    """Turn a DuckDB reader error into `FILE, row N, column C: what`."""
+    text = str(exc)
+    m = _CSV_LINE.search(text)
+    if m:
+        line = int(m.group(1))
+        col = None
+        found = _CSV_FOUND.search(text)
+        if found and header:
+            expected, got = int(found.group(1)), int(found.group(2))
+            if 0 < got <= len(header):
+                col = header[got - 1]  # the row's last field: where it was cut
+            what = (
+                f"expected {expected} fields, found {got}: the row ends in this column "
+                "(truncated or malformed row)"
+            )
+        else:
+            what = text.splitlines()[0]
+        return input_error(shown, row=max(line - 1, 1), column=col, msg=what)
+    return input_error(shown, msg=f"cannot read: {text.splitlines()[0]}")
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection, path: str, shown: str, fmt: str = "auto"
+) -> tuple[str, list[bf.SourceColumn]]:
+    """Detect the format and check required columns; nothing is written."""
+    described = describe(con, path, shown)
+    names = [n for n, _ in described]
+    detected = bf.detect_format(names, shown)
+    if fmt not in ("auto", "focus"):
+        detected = fmt if fmt != "focus" else detected
+    elif fmt == "focus" and not detected.startswith("focus"):
+        raise input_error(shown, msg=f"configured as FOCUS but the header looks like {detected}")
+    cols = bf.source_columns(detected, described)
+    canon = {c.canonical for c in cols}
+    for req in bf.required_columns(detected):
+        if req not in canon:
+            raise input_error(shown, column=req, msg=f"required column missing ({detected})")
+    return detected, cols
+
+
+def insert_sql(fmt: str, path: str, cols: list[bf.SourceColumn]) -> tuple[str, list[str]]:
+    """INSERT ... SELECT mapping the file onto billing_line_items, and the extension columns.
+
+    Built from identifiers (quoted by quote_ident) and fixed templates only; values are bound.
+    """
+    exprs, extras = bf.select_list(fmt, cols)
+    header = None if _is_parquet(path) else [c.name for c in cols]
+    types = {c.name: c.dtype for c in cols}
+    targets = ", ".join(quote_ident(t) for t in bf.TARGET_ORDER)
+    select = ",\n  ".join(exprs)
+    sql = (
+        "INSERT INTO billing_line_items (source_file, source_row, source_format, "
+        f"{targets}, collector_run_id)\n"
+        f"SELECT $source_file, {ROW_COL}, $source_format,\n  {select},\n  $run_id\n"
+        f"FROM ({relation_sql(path, header, types)})"
+    )
+    return sql, extras
+
+
+def _probe(kind: str, col: bf.SourceColumn) -> str | None:
+    """A condition true where a value of this column cannot be converted (text columns only)."""
+    if col.dtype.upper() != "VARCHAR":
+        return None
+    q = quote_ident(col.name)
+    if kind in ("m", "n"):
+        return f"{q} IS NOT NULL AND trim({q}) <> '' AND uc_try_money({q}) IS NULL"
+    if kind == "ts":
+        return f"{q} IS NOT NULL AND trim({q}) <> '' AND uc_try_ts({q}) IS NULL"
+    if kind == "j":
+        return f"{q} IS NOT NULL AND NOT json_valid({q})"
+    return None
+
+
+def diagnose(
+    path: str, shown: str, fmt: str, cols: list[bf.SourceColumn], exc: Exception
+) -> InputError:
+    """Find the first row and column that broke a load, in a throwaway in-memory database."""
+    kinds = _column_kinds(fmt, cols)
+    con = duckdb.connect()
+    try:
+        utc_session(con)
+        con.execute(sqlfiles.load("queries", "billing_macros"))
+        rel = relation_sql(path, None if _is_parquet(path) else [c.name for c in cols])
+        best: tuple[int, str, Any] | None = None
+        for col in cols:
+            for kind in kinds.get(col.name, ()):
+                cond = _probe(kind, col)
+                if cond is None:
+                    continue
+                row = con.execute(
+                    f"SELECT {ROW_COL}, {quote_ident(col.name)} FROM ({rel}) WHERE {cond} "
+                    f"ORDER BY {ROW_COL} LIMIT 1"
+                ).fetchone()
+                if row and (best is None or int(row[0]) < best[0]):
+                    best = (int(row[0]), col.name, row[1])
+        if best is None:
+            return input_error(shown, msg=f"could not be loaded: {str(exc).splitlines()[0]}")
+        want = {"m": "a decimal number", "n": "a decimal number", "ts": "a timestamp", "j": "JSON"}
+        kind = kinds[best[1]][0]
+        return input_error(
+            shown, row=best[0], column=best[1], msg=f"{best[2]!r} is not {want.get(kind, kind)}"
+        )
+    finally:
+        con.close()
+
+
+def typed_csv_columns(fmt: str, cols: list[bf.SourceColumn]) -> list[bf.SourceColumn]:
+    """The fast path for CSV: DuckDB's reader parses money itself while reading.
+
+    Only columns used purely as money are typed. If any value does not parse (e.g.
+    `$50,000.00`, `1.2E-5`), the load falls back to the text path, whose strict converters
+    accept those forms or name the bad row and column.
+    """
+    kinds = _column_kinds(fmt, cols)
+    out = []
+    for c in cols:
+        k = set(kinds.get(c.name, ()))
+        dtype = c.dtype
+        if k and k <= {"m", "n"}:
+            dtype = bf.MONEY
+        # times stay text: the reader would take `4/1/25` as the year 4, uc_ts does not
+        out.append(bf.SourceColumn(c.name, c.canonical, dtype))
+    return out
+
+
+def _column_kinds(fmt: str, cols: list[bf.SourceColumn]) -> dict[str, list[str]]:
+    """Which conversions each source column goes through in the mapping."""
+    out: dict[str, list[str]] = {}
+    by_canonical = {c.canonical: c for c in cols}
+    templates = bf.CUR_MAP.values() if fmt.startswith("cur") else bf.focus_map(cols).values()
+    for template in templates:
+        for kind, name in re.findall(r"\{(m|n|ts|j|t):([A-Za-z0-9_]+)\}", template):
+            col = by_canonical.get(name)
+            if col is not None:
+                out.setdefault(col.name, []).append(kind)
+    return out
+
+
+def load_file(
+    store: Store,
+    path: str,
+    *,
+    source_file: str | None = None,
+    fingerprint: str | None = None,
+    fmt: str = "auto",
+    run_id: str | None = None,
+    watermark_source: str | None = None,
+    force: bool = False,
+) -> FileLoad:
+    """Load one billing file in one transaction; an unchanged file is skipped unless forced."""
+    shown = source_file or path
+    if not Path(path).is_file():
+        raise input_error(shown, msg="no such file")
+    if fingerprint is None:
+        st = Path(path).stat()
+        fingerprint = f"size={st.st_size};mtime_ns={st.st_mtime_ns}"
+    if not force:
+        with store.read() as con:
+            row = con.execute(sqlfiles.load("queries", "billing_file_get"), [shown]).fetchone()
+        if row and row[0] == fingerprint:
+            return FileLoad(shown, "unchanged", 0, True, [])
+    probe = duckdb.connect()
+    try:
+        detected, cols = plan(probe, path, shown, fmt)
+    finally:
+        probe.close()
+    header = [c.name for c in cols]
+    attempts = [cols]
+    if not _is_parquet(path):
+        fast = typed_csv_columns(detected, cols)
+        if fast != cols:
+            attempts.insert(0, fast)
+    for i, attempt in enumerate(attempts):
+        sql, extras = insert_sql(detected, path, attempt)
+        try:
+            n = _write_file(
+                store, sql, path, shown, detected, fingerprint, extras, run_id, watermark_source
+            )
+            break
+        except duckdb.Error as exc:
+            if i + 1 < len(attempts):
+                continue  # typed fast path refused a value: the text path decides
+            if not isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+                raise
+            if _CSV_LINE.search(str(exc)) and "CSV" in str(exc):
+                raise _read_error(exc, shown, header) from exc
+            raise diagnose(path, shown, detected, cols, exc) from exc
+    return FileLoad(shown, detected, n, False, extras)
+
+
+def _write_file(
+    store: Store,
+    sql: str,
+    path: str,
+    shown: str,
+    detected: str,
+    fingerprint: str,
+    extras: list[str],
+    run_id: str | None,
+    watermark_source: str | None,
+) -> int:
+    """One transaction: replace the file's rows, record the file, move the watermark."""
+    with store.write() as con:
+        utc_session(con)
+        if _is_parquet(path):
+            # Parquet rows carry their own file_row_number, so order need not be kept;
+            # CSV numbering relies on it (row_number() OVER () in scan order).
+            con.execute("SET preserve_insertion_order = false")
+        con.execute(sqlfiles.load("queries", "billing_macros"))
+        con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
+        con.execute(sql, {"source_file": shown, "source_format": detected, "run_id": run_id})
+        n_row = con.execute(
+            "SELECT count(*) FROM billing_line_items WHERE source_file = ?", [shown]
+        ).fetchone()
+        n = int(n_row[0]) if n_row else 0
+        con.execute(
+            sqlfiles.load("queries", "billing_file_upsert"),
+            [shown, detected, fingerprint, n, extras, run_id],
+        )
+        if watermark_source is not None:
+            wm = con.execute(
+                sqlfiles.load("queries", "billing_file_max_period"), [shown]
+            ).fetchone()
+            if wm and wm[0] is not None:
+                set_watermark(con, "billing", watermark_source, wm[0])
+    return n
+
+
+def local_files(location: str) -> list[Path]:
+    """A file, or every billing file under a folder (sorted, so runs are reproducible)."""
+    p = Path(location)
+    if p.is_file():
+        return [p]
+    if p.is_dir():
+        return sorted(f for f in p.rglob("*") if f.is_file() and is_billing_file(f.name))
+    raise InputError(f"{location}: no such file or folder")
+
+
+def collect(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    client: Any = None,
+    location: str,
+    fmt: str = "auto",
+    force: bool = False,
+    on_file: Any = None,
+) -> int:
+    """Load every billing file at `location` (path, folder or s3://bucket/prefix).
+
+    since/until do not filter billing files: a file is the unit of truth and is loaded whole
+    (its charge periods are whatever the provider put in it). Returns rows written.
+    """
+    del since, until
+    with collector_run(store, "billing", location) as run:
+        for load in _iter_loads(
+            store, location, fmt=fmt, client=client, run_id=run.run_id, force=force
+        ):
+            run.rows += load.rows
+            if on_file is not None:
+                on_file(load)
+        return run.rows
+
+
+def _iter_loads(
+    store: Store, location: str, *, fmt: str, client: Any, run_id: str, force: bool
+) -> Iterable[FileLoad]:
+    if location.startswith("s3://"):
+        from unitcost.collectors import s3files
+
+        yield from s3files.iter_loads(
+            store, location, fmt=fmt, client=client, run_id=run_id, force=force
+        )
+        return
+    for f in local_files(location):
+        yield load_file(
+            store,
+            str(f.resolve()),
+            fmt=fmt,
+            run_id=run_id,
+            watermark_source=location,
+            force=force,
+        )

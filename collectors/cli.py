@@ -1,0 +1,363 @@
+"""`unitcost collect ...`: thin commands over the collectors, with progress and a summary.
+
+Sources come from the config (billing[], prometheus[], endpoints[].metrics_url, deployments[])
+or ad hoc from flags. `--every` repeats a pull until Ctrl-C; for `scrape` and `gpu` it is the
+sampling period. Every batch is committed as it comes, so Ctrl-C loses nothing written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.table import Table
+from unitcost.collectors import (
+    billing,
+    cost_explorer,
+    deployments,
+    gpu,
+    prometheus,
+    scrape,
+)
+from unitcost.collectors.base import parse_duration, parse_time
+from unitcost.collectors.clients import make_boto3_client
+
+from unitcost.errors import ConfigError, UnitcostError
+
+if TYPE_CHECKING:  # unitcost.cli imports this module at its end; only the type is needed here
+    from unitcost.cli import App
+
+pass_app = click.pass_obj  # ctx.obj is the App built by the `unitcost` group
+
+console = Console(stderr=True)
+out = Console()
+
+
+@dataclass
+class Outcome:
+    collector: str
+    source: str
+    rows: int
+    status: str
+
+
+def _time(value: str | None, flag: str) -> datetime | None:
+    return parse_time(value, flag=flag) if value else None
+
+
+def _summary(results: list[Outcome]) -> None:
+    table = Table("collector", "source", "rows written", "status", title="collect summary")
+    for r in results:
+        table.add_row(r.collector, r.source, f"{r.rows:,}", r.status)
+    out.print(table)
+
+
+def _repeat(every: str | None, once: Callable[[], list[Outcome]]) -> None:
+    """Run once, or every period until Ctrl-C; print the summary after each round."""
+    period = parse_duration(every).total_seconds() if every else None
+    while True:
+        _summary(once())
+        if period is None:
+            return
+        console.print(f"next collection in {every} (Ctrl-C to stop)")
+        time.sleep(period)
+
+
+def _billing_file_progress(load: billing.FileLoad) -> None:
+    if load.skipped:
+        console.print(f"  unchanged, skipped: {load.source_file}")
+    else:
+        console.print(f"  {load.rows:,} rows ({load.source_format}) from {load.source_file}")
+
+
+def run_billing(app: App, source: str | None, fmt: str, force: bool) -> list[Outcome]:
+    s = app.loaded.settings
+    targets = [(source, fmt)] if source else [(b.location, b.format) for b in s.billing]
+    if not targets:
+        raise ConfigError(
+            "no billing source: pass --source PATH|s3://bucket/prefix or add "
+            "[[billing]] to the config"
+        )
+    results = []
+    for location, f in targets:
+        console.print(f"billing: {location}")
+        client = make_boto3_client("s3", s.aws) if location.startswith("s3://") else None
+        n = billing.collect(
+            app.store,
+            location=location,
+            fmt=f,
+            force=force,
+            client=client,
+            on_file=_billing_file_progress,
+        )
+        results.append(Outcome("billing", location, n, "ok"))
+    return results
+
+
+def run_prometheus(
+    app: App, url: str | None, step: str | None, since: datetime | None, until: datetime | None
+) -> list[Outcome]:
+    s = app.loaded.settings
+    sources = (
+        [(url, step or "30s", None)]
+        if url
+        else [(p.url, step or p.step, p.bearer_token_env) for p in s.prometheus]
+    )
+    if not sources:
+        raise ConfigError("no Prometheus source: pass --url or add [[prometheus]] to the config")
+    results = []
+    for u, st, token_env in sources:
+        console.print(f"prometheus: {u} (step {st})")
+        n = prometheus.collect(
+            app.store,
+            since=since,
+            until=until,
+            url=u,
+            step=st,
+            deployments=s.deployments,
+            bearer_token_env=token_env,
+            on_chunk=lambda k: console.print(f"  chunk: {k:,} samples"),
+        )
+        results.append(Outcome("prometheus", u, n, "ok"))
+    return results
+
+
+def _scrape_urls(app: App, url: str | None) -> list[str]:
+    if url:
+        return [url]
+    return [e.metrics_url for e in app.loaded.settings.endpoints if e.metrics_url]
+
+
+def run_gpu(
+    app: App, every_s: float, count: int | None, backend: str, until: datetime | None
+) -> list[Outcome]:
+    try:
+        n = gpu.collect(
+            app.store,
+            every_s=every_s,
+            count=count,
+            backend=backend,
+            until=until,
+            on_sample=lambda k: console.print(f"  gpu samples so far: {k}"),
+        )
+    except gpu.NoGpuError as exc:
+        console.print(f"gpu: {exc}; nothing to collect on this machine")
+        return [Outcome("gpu", "this machine", 0, "no GPU")]
+    return [Outcome("gpu", "this machine", n, "ok")]
+
+
+def _scrape_once(app: App, url: str) -> Callable[[], list[Outcome]]:
+    def run() -> list[Outcome]:
+        n = scrape.collect(app.store, url=url, count=1, deployments=app.loaded.settings.deployments)
+        return [Outcome("scrape", url, n, "ok")]
+
+    return run
+
+
+# ---------------------------------------------------------------------------- commands
+@click.group("collect")
+def collect() -> None:
+    """Collect billing, Prometheus, /metrics scrapes and GPU samples into the store."""
+
+
+_since = click.option("--since", help="Start: ISO time (UTC if no zone), 'now', or ago (2h).")
+_until = click.option("--until", help="End: ISO time, 'now', or ago (default: now).")
+_every = click.option("--every", help="Repeat every period (30s, 5m, 1h) until Ctrl-C.")
+
+
+@collect.command("billing")
+@click.option("--source", help="A file, folder or s3://bucket/prefix (default: config billing[]).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "focus", "cur-legacy", "cur-2.0"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--force", is_flag=True, help="Reload files whose size/mtime/ETag is unchanged.")
+@_since
+@_until
+@_every
+@pass_app
+def collect_billing(
+    app: App,
+    source: str | None,
+    fmt: str,
+    force: bool,
+    since: str | None,
+    until: str | None,
+    every: str | None,
+) -> None:
+    """Billing exports: FOCUS 1.0-1.3 (CSV/Parquet) and AWS CUR legacy/2.0; one file at a time.
+
+    --since/--until are accepted for symmetry and ignored: a file is loaded whole.
+    """
+    _repeat(every, lambda: run_billing(app, source, fmt, force))
+
+
+@collect.command("cost-explorer")
+@click.option(
+    "--granularity",
+    type=click.Choice(["DAILY", "HOURLY", "MONTHLY"], case_sensitive=False),
+    default="DAILY",
+)
+@click.option(
+    "--group-by",
+    multiple=True,
+    default=["SERVICE"],
+    show_default=True,
+    help="SERVICE, INSTANCE_TYPE, USAGE_TYPE, REGION, LINKED_ACCOUNT, PURCHASE_TYPE "
+    "or TAG:<key>; at most two.",
+)
+@_since
+@_until
+@_every
+@pass_app
+def collect_ce(
+    app: App,
+    granularity: str,
+    group_by: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    every: str | None,
+) -> None:
+    """AWS Cost Explorer: unblended (billed) and amortized (effective) cost, all pages."""
+
+    def once() -> list[Outcome]:
+        client = make_boto3_client("ce", app.loaded.settings.aws)
+        n = cost_explorer.collect(
+            app.store,
+            since=_time(since, "--since"),
+            until=_time(until, "--until"),
+            client=client,
+            granularity=granularity,
+            group_by=list(group_by),
+        )
+        return [Outcome("cost-explorer", granularity.upper(), n, "ok")]
+
+    _repeat(every, once)
+
+
+@collect.command("prometheus")
+@click.option("--url", help="Prometheus base URL (default: config prometheus[]).")
+@click.option("--step", help="Query resolution (default: the source's step, else 30s).")
+@_since
+@_until
+@_every
+@pass_app
+def collect_prometheus(
+    app: App,
+    url: str | None,
+    step: str | None,
+    since: str | None,
+    until: str | None,
+    every: str | None,
+) -> None:
+    """Range-pull known inference and GPU metric families (from the watermark by default)."""
+    _repeat(
+        every,
+        lambda: run_prometheus(app, url, step, _time(since, "--since"), _time(until, "--until")),
+    )
+
+
+@collect.command("scrape")
+@click.option("--url", help="A /metrics URL (default: config endpoints[].metrics_url).")
+@click.option("--every", default="15s", show_default=True, help="Scrape period.")
+@click.option("--count", type=int, help="Number of scrapes (default: until --until or Ctrl-C).")
+@_until
+@pass_app
+def collect_scrape(
+    app: App, url: str | None, every: str, count: int | None, until: str | None
+) -> None:
+    """Scrape /metrics endpoints directly (no Prometheus server needed)."""
+    urls = _scrape_urls(app, url)
+    if not urls:
+        raise ConfigError("no /metrics URL: pass --url or set endpoints[].metrics_url")
+    if len(urls) > 1 and count is None and until is None:
+        raise click.UsageError("several endpoints: give --count or --until")
+    results = []
+    for u in urls:
+        console.print(f"scrape: {u} every {every}")
+        n = scrape.collect(
+            app.store,
+            url=u,
+            every_s=parse_duration(every).total_seconds(),
+            count=count,
+            until=_time(until, "--until"),
+            deployments=app.loaded.settings.deployments,
+            on_scrape=lambda k: console.print(f"  {k:,} samples"),
+        )
+        results.append(Outcome("scrape", u, n, "ok"))
+    _summary(results)
+
+
+@collect.command("gpu")
+@click.option("--every", default="1s", show_default=True, help="Sampling period.")
+@click.option("--count", type=int, default=None, help="Samples to take (default: until Ctrl-C).")
+@click.option("--backend", type=click.Choice(["auto", "nvml", "nvidia-smi"]), default="auto")
+@_until
+@pass_app
+def collect_gpu(app: App, every: str, count: int | None, backend: str, until: str | None) -> None:
+    """Sample local GPUs via NVML (nvidia-smi fallback). Without a GPU: a message, exit 0."""
+    _summary(
+        run_gpu(app, parse_duration(every).total_seconds(), count, backend, _time(until, "--until"))
+    )
+
+
+@collect.command("deployments")
+@pass_app
+def collect_deployments(app: App) -> None:
+    """Write the config's deployments and matching rules into the store."""
+    n = deployments.sync(app.store, app.loaded.settings.deployments)
+    _summary([Outcome("deployments", "config", n, "ok")])
+
+
+@collect.command("all")
+@_since
+@_until
+@_every
+@pass_app
+def collect_all(app: App, since: str | None, until: str | None, every: str | None) -> None:
+    """Everything the config names: deployments, billing, Prometheus, one scrape per endpoint
+    with a metrics_url, and one GPU sample. A failing source is reported; the others still run.
+    """
+    s = app.loaded.settings
+    last: list[Outcome] = []
+
+    def once() -> list[Outcome]:
+        last.clear()
+        results = [
+            Outcome("deployments", "config", deployments.sync(app.store, s.deployments), "ok")
+        ]
+        steps: list[tuple[str, Callable[[], list[Outcome]]]] = []
+        if s.billing:
+            steps.append(("billing", lambda: run_billing(app, None, "auto", False)))
+        if s.prometheus:
+            steps.append(
+                (
+                    "prometheus",
+                    lambda: run_prometheus(
+                        app, None, None, _time(since, "--since"), _time(until, "--until")
+                    ),
+                )
+            )
+        for u in _scrape_urls(app, None):
+            steps.append(("scrape", _scrape_once(app, u)))
+        steps.append(("gpu", lambda: run_gpu(app, 1.0, 1, "auto", None)))
+        for name, step in steps:
+            try:
+                results.extend(step())
+            except UnitcostError as exc:
+                console.print(f"[red]{name} failed:[/] {exc}", markup=True, highlight=False)
+                results.append(Outcome(name, "-", 0, "failed"))
+        last.extend(results)
+        return results
+
+    _repeat(every, once)
+    if any(r.status == "failed" for r in last):
+        raise click.exceptions.Exit(1)

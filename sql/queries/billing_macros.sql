@@ -1,0 +1,27 @@
+-- billing_macros: strict converters for billing text (temporary, per connection).
+-- uc_try_ts: ISO 8601 with or without zone (naive = UTC), or US dates as FOCUS samples and
+-- Azure exports write them (M/D/YYYY, M/D/YY); NULL when the text is none of these.
+CREATE OR REPLACE TEMP MACRO uc_try_ts(x) AS CASE
+    WHEN NOT contains(x, '/') THEN coalesce(
+        try_cast(trim(x) AS TIMESTAMPTZ),
+        CAST(try_strptime(trim(x), '%Y-%m-%dT%H:%MZ') AS TIMESTAMPTZ))
+    WHEN regexp_matches(trim(x), '^\d{1,2}/\d{1,2}/\d{2}(\D|$)') THEN CAST(try_strptime(
+        trim(x), ['%m/%d/%y %H:%M:%S', '%m/%d/%y %H:%M', '%m/%d/%y']) AS TIMESTAMPTZ)
+    ELSE CAST(try_strptime(
+        trim(x), ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y']) AS TIMESTAMPTZ)
+    END;
+-- uc_ts: as uc_try_ts, but a value that is not a time aborts the statement (no silent NULLs).
+CREATE OR REPLACE TEMP MACRO uc_ts(x) AS CASE
+    WHEN x IS NULL OR trim(x) = '' THEN NULL
+    ELSE coalesce(uc_try_ts(x), error('not a timestamp: ' || x)) END;
+-- uc_try_money: a decimal number; also `$50,000.00 ` as the FOCUS spec's own examples write
+-- money (optional $, comma thousands groups of exactly three digits). NULL otherwise.
+CREATE OR REPLACE TEMP MACRO uc_try_money(x) AS coalesce(
+    try_cast(trim(x) AS DECIMAL(38, 10)),
+    CASE WHEN regexp_full_match(trim(x), '-?\$?\d{1,3}(,\d{3})+(\.\d+)?|-?\$\d+(\.\d+)?')
+         THEN try_cast(replace(replace(trim(x), '$', ''), ',', '') AS DECIMAL(38, 10)) END
+);
+-- uc_money: as uc_try_money, but text that is not money aborts the statement.
+CREATE OR REPLACE TEMP MACRO uc_money(x) AS CASE
+    WHEN x IS NULL OR trim(x) = '' THEN NULL
+    ELSE coalesce(uc_try_money(x), error('not a decimal number: ' || x)) END;

@@ -1,0 +1,1 @@
+"""Perf fixtures reuse the integration helpers (Prometheus launcher, free ports)."""
