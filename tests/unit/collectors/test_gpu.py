@@ -135,3 +135,18 @@ def test_dcgm_text_becomes_gpu_samples() -> None:
             assert r.mem_used_bytes == int(fb[r.gpu_uuid] * 1024 * 1024)
         if r.gpu_uuid in util:
             assert r.util_gpu == util[r.gpu_uuid] / 100
+
+
+def test_parse_real_h200_query_recorded_by_device_check() -> None:
+    """The exact command smi_sample() runs, as a real H200 answered it (nounits, idle)."""
+    text = (FIXTURES / "metrics" / "nvidia-smi-query-h200-idle-580.159.04.csv").read_text()
+    header = [h.split(" [", 1)[0] for h in text.splitlines()[0].split(", ")]
+    # nvidia-smi answers alias fields (clocks.sm) under their canonical names (clocks.current.sm)
+    assert len(header) == len(gpu.SMI_FIELDS) and header[:3] == list(gpu.SMI_FIELDS[:3])
+    (row,) = gpu.parse_smi_csv(text, host="h200-box")
+    assert row.gpu_model == "NVIDIA H200"
+    assert row.gpu_uuid == "GPU-318eb115-59df-d31a-3373-156ffc6393ca"
+    assert row.mem_total_bytes == 143771 * 1024 * 1024
+    assert row.mem_used_bytes == 0 and row.util_gpu == 0.0
+    assert row.power_w == 79.79 and row.sm_clock_mhz == 345.0 and row.temperature_c == 33.0
+    assert row.ts == datetime(2026, 11, 28, 15, 38, 11, 942000, tzinfo=UTC)
