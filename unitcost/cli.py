@@ -272,3 +272,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         sys.exit(130)
+
+
+from unitcost.bench.cli import bench  # noqa: E402
+
+cli.add_command(bench)
