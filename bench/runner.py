@@ -421,8 +421,12 @@ def run(
         status = "interrupted" if r.interrupted else "completed"
     finally:
         r.writer.close()
+        ended = datetime.now(UTC)
         summary = summarize_run(store, run_id) if status != "failed" else None
-        finish_run(store, run_id, status, datetime.now(UTC), summary)
+        if summary is not None:
+            summary["status"] = status
+            summary["ended_at"] = str(ended)
+        finish_run(store, run_id, status, ended, summary)
     live.status = status
     return run_id, summary or {}
 

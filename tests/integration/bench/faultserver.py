@@ -89,6 +89,12 @@ class FaultServer:
         return web.Response(text=text, content_type="text/plain")
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._chat(request)
+        except ConnectionResetError:  # the client went away (timeouts, SIGINT): expected here
+            return web.StreamResponse()
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         if body.get("model") != MODEL:
             msg = f"The model `{body.get('model')}` does not exist."
