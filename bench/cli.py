@@ -6,7 +6,7 @@ import json
 import random
 import statistics
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -27,8 +27,13 @@ from unitcost.bench.workloads import (
     synthetic,
 )
 
-from unitcost.cli import App, pass_app
 from unitcost.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from unitcost.cli import App
+
+# ctx.obj is unitcost.cli's App; importing unitcost.cli here would be circular.
+pass_app = click.pass_obj
 
 out = Console()
 err = Console(stderr=True)
@@ -221,7 +226,7 @@ def execute(app: App, spec: runner.RunSpec, *, show_live: bool) -> tuple[str, di
 )
 @click.option("--no-live", is_flag=True, help="No live view.")
 @pass_app
-def bench_run(app: App, **kw: Any) -> None:
+def bench_run(app: App, /, **kw: Any) -> None:
     """Offer load to an endpoint and store every request; prints the run id last."""
     if kw["suite"] is not None:
         from unitcost.bench import suites

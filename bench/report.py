@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rich.table import Table
@@ -95,7 +96,7 @@ def _num(v: Any, digits: int = 2) -> str:
     return "" if v is None else f"{v:,.{digits}f}"
 
 
-HEADLINE = (
+HEADLINE: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("requests ok / total", lambda s: f"{s['requests_ok']} / {s['requests_total']}"),
     ("failed / cancelled", lambda s: f"{s['requests_failed']} / {s['requests_cancelled']}"),
     ("success rate", lambda s: "" if s["success_rate"] is None else f"{s['success_rate']:.2%}"),
