@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from unitcost.bench.records import RequestRecord
-from unitcost.bench.sse import MalformedStream, SSEDecoder, StreamErrorEvent, StreamState
+from unitcost.bench.sse import MalformedStream, SSEBuffer, StreamErrorEvent, StreamState
 
 from unitcost.errors import BenchError
 
 _ERR_BODY_CHARS = 500
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -101,55 +103,102 @@ def make_session(cfg: ClientConfig, pool_size: int) -> aiohttp.ClientSession:
     )
 
 
+class _Watchdog:
+    """One periodic timer for every request on a loop, instead of one timer per request.
+
+    asyncio.timeout() costs a timer handle per request (and another to reschedule it); at
+    thousands of requests per second that is a visible share of the client's CPU. Deadlines
+    are checked every TICK_S, so a timeout fires at most TICK_S late (timeouts are seconds).
+    """
+
+    TICK_S = 0.02
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.deadlines: dict[asyncio.Task[Any], tuple[float, str]] = {}
+        self.expired: dict[asyncio.Task[Any], str] = {}
+        self.task = loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.TICK_S)
+            if not self.deadlines:
+                continue
+            now = self.loop.time()
+            late = [(t, ph) for t, (when, ph) in self.deadlines.items() if now >= when]
+            for t, ph in late:
+                del self.deadlines[t]
+                self.expired[t] = ph
+                t.cancel()
+
+
+_watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _watchdog() -> _Watchdog:
+    loop = asyncio.get_running_loop()
+    wd = _watchdogs.get(loop)
+    if wd is None or wd.task.done():
+        wd = _watchdogs[loop] = _Watchdog(loop)
+    return wd
+
+
 async def send(
     session: aiohttp.ClientSession,
     cfg: ClientConfig,
-    body: dict[str, Any],
+    body: dict[str, Any] | bytes,
     rec: RequestRecord,
     state: StreamState | None = None,
 ) -> StreamState:
     """Send one streaming request and fill `rec`; never raises except CancelledError.
 
+    `body` is the JSON object or its bytes already serialized (the runner pre-serializes).
     On cancellation the record keeps status 'cancelled' with the stamps it had reached.
     """
     st = state if state is not None else StreamState()
     clock = time.perf_counter_ns
+    wd = _watchdog()
+    task = asyncio.current_task()
+    assert task is not None
+    now_s = wd.loop.time()
+    total_deadline = now_s + cfg.total_timeout_s
+    first_deadline = min(now_s + cfg.first_token_timeout_s, total_deadline)
+    first_phase = "FirstTokenTimeout" if first_deadline < total_deadline else "TotalTimeout"
+    wd.deadlines[task] = (first_deadline, first_phase)
+    data_kw: dict[str, Any] = (
+        {"data": body, "headers": _JSON_HEADERS} if isinstance(body, bytes) else {"json": body}
+    )
     rec.sent_ns = clock()
-    loop = asyncio.get_running_loop()
-    first_deadline = loop.time() + cfg.first_token_timeout_s
-    total_deadline = loop.time() + cfg.total_timeout_s
-    phase = "ConnectTimeout"
     try:
-        async with asyncio.timeout_at(min(first_deadline, total_deadline)) as tmo:
-            async with session.post(cfg.url, json=body) as resp:
-                rec.http_status = resp.status
-                phase = "FirstTokenTimeout"
-                if resp.status != 200:
-                    text = (await resp.content.read(64 * 1024)).decode("utf-8", "replace")
-                    rec.end_ns = clock()
-                    rec.status = "error"
-                    rec.error_class = f"HTTP{resp.status}"
-                    rec.error_message = text.strip()[:_ERR_BODY_CHARS] or resp.reason
-                    return st
-                dec = SSEDecoder()
-                content = resp.content
-                while True:
-                    raw = await content.readline()
-                    if not raw:
-                        ev = dec.flush()
-                        if ev is not None:
-                            _apply(st, ev, clock())
-                        break
-                    ev = dec.line(raw)
-                    if ev is None:
-                        continue
-                    had_first = st.first_chunk_ns is not None
-                    _apply(st, ev, clock())
-                    if not had_first and st.first_chunk_ns is not None:
-                        phase = "TotalTimeout"
-                        tmo.reschedule(total_deadline)
+        async with session.post(cfg.url, **data_kw) as resp:
+            rec.http_status = resp.status
+            if resp.status != 200:
+                text = (await resp.content.read(64 * 1024)).decode("utf-8", "replace")
+                rec.end_ns = clock()
+                rec.status = "error"
+                rec.error_class = f"HTTP{resp.status}"
+                rec.error_message = text.strip()[:_ERR_BODY_CHARS] or resp.reason
+                return st
+            buf = SSEBuffer()
+            async for data in resp.content.iter_any():
+                now = clock()
+                had_first = st.first_chunk_ns is not None
+                for name, payload in buf.feed(data):
+                    if name:
+                        _apply(st, (name, payload), now)
+                    else:
+                        st.feed(payload, now)
                     if st.done:
                         break
+                if not had_first and st.first_chunk_ns is not None and task in wd.deadlines:
+                    wd.deadlines[task] = (total_deadline, "TotalTimeout")
+                if st.done:
+                    break
+            else:
+                for ev in buf.close():
+                    _apply(st, ev, clock())
         rec.end_ns = clock()
         if st.complete:
             rec.status = "ok"
@@ -159,12 +208,16 @@ async def send(
             rec.error_message = (
                 f"stream closed after {st.events} events without [DONE] or a finish_reason"
             )
-    except TimeoutError:
+    except asyncio.CancelledError:
+        phase = wd.expired.pop(task, None)
+        if phase is None:
+            raise  # a real cancellation (SIGINT): the record stays 'cancelled'
+        task.uncancel()
         rec.end_ns = clock()
         rec.status = "timeout"
+        if phase == "FirstTokenTimeout" and rec.http_status is None:
+            phase = "ConnectTimeout"
         rec.error_class = phase
-        if cfg.total_timeout_s <= cfg.first_token_timeout_s:
-            rec.error_class = phase = "TotalTimeout"
         rec.error_message = {
             "ConnectTimeout": f"no response headers within {cfg.first_token_timeout_s:g}s",
             "FirstTokenTimeout": f"no content chunk within {cfg.first_token_timeout_s:g}s",
@@ -181,6 +234,8 @@ async def send(
         rec.error_class = type(exc).__name__
         rec.error_message = (str(exc) or repr(exc))[:_ERR_BODY_CHARS]
     finally:
+        wd.deadlines.pop(task, None)
+        wd.expired.pop(task, None)
         _copy(st, rec)
         if rec.end_ns is None and rec.status == "cancelled":
             rec.end_ns = clock()

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+import orjson
 from unitcost.bench import client, metrics
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.profiles import LoadProfile, arrivals
@@ -152,6 +153,7 @@ class _Run:
         self.tasks: set[asyncio.Task[None]] = set()
         self.completions: list[tuple[int, float]] = []  # (end_ns, e2e_ms) of measured ok
         self.interrupted = False
+        self.bodies: dict[int, bytes] = {}
 
     # -- bookkeeping
     def _take(self) -> tuple[int, WorkItem] | None:
@@ -190,7 +192,7 @@ class _Run:
             phase=self._phase(i, scheduled_ns),
             scheduled_ns=scheduled_ns,
         )
-        body = client.build_payload(s.client, item.prompt, item.max_tokens)
+        body = self._body(i, item)
         st = StreamState()
         try:
             if sem is not None:
@@ -207,6 +209,15 @@ class _Run:
         finally:
             if rec.sent_ns is not None:
                 self._finished(rec)
+
+    def _body(self, i: int, item: WorkItem) -> bytes:
+        """Request bodies serialized once per distinct item (orjson), not once per request."""
+        k = i % len(self.spec.items)
+        b = self.bodies.get(k)
+        if b is None:
+            b = orjson.dumps(client.build_payload(self.spec.client, item.prompt, item.max_tokens))
+            self.bodies[k] = b
+        return b
 
     async def _count_tokens(self, rec: RequestRecord, st: StreamState, item: WorkItem) -> None:
         counter = self.spec.counter

@@ -13,9 +13,12 @@ first delta is never content, so it never ends TTFT.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+# orjson parses the small chunk objects several times faster than json (measured in perf).
+from orjson import JSONDecodeError as _JSONError
+from orjson import loads as _loads
 
 
 class MalformedStream(Exception):
@@ -47,42 +50,51 @@ class StreamState:
 
     def feed(self, data: bytes, now_ns: int) -> None:
         """Apply one event's data (the bytes after `data:`), seen at `now_ns`."""
+        # Hot path: called for every event of every request; kept branch-light on purpose.
         self.events += 1
-        data = data.strip()
-        if data == b"[DONE]":
+        if data.startswith(b"[DONE]") or data.strip() == b"[DONE]":
             self.done = True
             return
         try:
-            obj = json.loads(data)
-        except ValueError as exc:
+            obj = _loads(data)
+        except (_JSONError, ValueError) as exc:
             raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
         if obj.get("error"):
             err = obj["error"]
             msg = err.get("message", err) if isinstance(err, dict) else err
             raise StreamErrorEvent(str(msg)[:500])
         usage = obj.get("usage")
-        if isinstance(usage, dict):
+        if usage and isinstance(usage, dict):
             pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
             if isinstance(pt, int):
                 self.prompt_tokens = pt
             if isinstance(ct, int):
                 self.output_tokens = ct
         choices = obj.get("choices")
-        if not choices or not isinstance(choices, list):
+        if not choices:
             return
-        choice = choices[0]
-        if not isinstance(choice, dict):
-            raise MalformedStream(f"SSE choice is not an object: {data[:200]!r}")
-        text = _choice_text(choice)
-        if choice.get("finish_reason"):
-            self.finish_reason = str(choice["finish_reason"])
+        try:
+            choice = choices[0]
+            delta = choice.get("delta")
+            if delta is not None:
+                text = delta.get("content")
+                if not text or type(text) is not str:
+                    text = _choice_text(choice)
+            else:
+                text = _choice_text(choice)
+            finish = choice.get("finish_reason")
+        except (AttributeError, TypeError, KeyError) as exc:
+            raise MalformedStream(f"SSE chunk has an unexpected shape: {data[:200]!r}") from exc
+        if finish:
+            self.finish_reason = str(finish)
         if text:
-            if self.last_chunk_ns is None:
+            last = self.last_chunk_ns
+            if last is None:
                 self.first_chunk_ns = now_ns
             else:
-                self.chunk_gaps_ns.append(now_ns - self.last_chunk_ns)
+                self.chunk_gaps_ns.append(now_ns - last)
             self.last_chunk_ns = now_ns
             self.content_chunks += 1
             self.text_parts.append(text)
@@ -94,12 +106,61 @@ class StreamState:
 
 
 def _choice_text(choice: dict[str, Any]) -> str:
+    if not isinstance(choice, dict):
+        raise TypeError("choice is not an object")
     delta = choice.get("delta")
     if isinstance(delta, dict):
-        parts = [delta.get(k) for k in ("content", "reasoning_content", "reasoning")]
-        return "".join(p for p in parts if isinstance(p, str))
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            return content
+        for key in ("reasoning_content", "reasoning"):
+            value = delta.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return ""
     text = choice.get("text")
     return text if isinstance(text, str) else ""
+
+
+class SSEBuffer:
+    """Splits raw network reads into events. Every event completed by one read is stamped
+    with that read's time: events that arrived together cannot be told apart honestly."""
+
+    __slots__ = ("_buf", "_dec")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._dec = SSEDecoder()
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        """Complete events in `data` (plus what was buffered), as (event_name, data)."""
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        buf = self._buf + data if self._buf else data
+        blocks = buf.split(b"\n\n")
+        self._buf = blocks.pop()
+        out: list[tuple[bytes, bytes]] = []
+        for block in blocks:
+            if block.startswith(b"data: ") and b"\n" not in block:
+                out.append((b"", block[6:]))  # the common case: one data line
+                continue
+            for line in block.split(b"\n"):
+                self._dec.line(line)
+            ev = self._dec.flush()
+            if ev is not None:
+                out.append(ev)
+        return out
+
+    def close(self) -> list[tuple[bytes, bytes]]:
+        """Whatever is left when the stream ends without a final blank line."""
+        rest, self._buf = self._buf, b""
+        if not rest.strip():
+            return []
+        for line in rest.split(b"\n"):
+            if line:
+                self._dec.line(line)
+        ev = self._dec.flush()
+        return [ev] if ev is not None else []
 
 
 class SSEDecoder:
