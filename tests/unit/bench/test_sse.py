@@ -99,3 +99,27 @@ def test_malformed_and_error_events() -> None:
         SSEDecoder().line(b"garbage line\n")
     with pytest.raises(StreamErrorEvent, match="overloaded"):
         StreamState().feed(json.dumps({"error": {"message": "overloaded"}}).encode(), 1)
+
+
+def test_buffer_splits_reads_anywhere() -> None:
+    from unitcost.bench.sse import SSEBuffer
+
+    data = STYLES["final_usage"].replace(b"\n", b"\r\n")
+    for cut in (1, 7, 33, 64):
+        buf, events = SSEBuffer(), []
+        for i in range(0, len(data), cut):
+            events += buf.feed(data[i : i + cut])
+        events += buf.close()
+        st = StreamState()
+        for n, (_, payload) in enumerate(events):
+            st.feed(payload, n)
+        assert st.text == "abc" and st.done and st.output_tokens == 3, cut
+
+
+def test_buffer_last_event_without_blank_line() -> None:
+    from unitcost.bench.sse import SSEBuffer
+
+    buf = SSEBuffer()
+    assert buf.feed(b'data: {"choices": []}\n\ndata: [DO') == [(b"", b'{"choices": []}')]
+    assert buf.feed(b"NE]") == []
+    assert buf.close() == [(b"", b"[DONE]")]
