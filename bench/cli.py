@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 from rich.live import Live as RichLive
 from rich.table import Table
-from unitcost.bench import report, runner
+from unitcost.bench import report, runner, scrape
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.metrics import parse_slo
 from unitcost.bench.profiles import LoadProfile
@@ -221,6 +221,7 @@ def execute(app: App, spec: runner.RunSpec, *, show_live: bool) -> tuple[str, di
 @click.option("--price-ref", help="provider/region/instance_type in the price catalog.")
 @click.option("--metrics-url", help="Prometheus /metrics of the server to scrape during the run.")
 @click.option("--scrape-interval", type=float, default=5.0, show_default=True)
+@click.option("--no-scrape", is_flag=True, help="Do not look for the server's /metrics.")
 @click.option(
     "--suite", type=click.Path(path_type=Path), help="Run a suite file instead (see docs/bench.md)."
 )
@@ -238,6 +239,11 @@ def bench_run(app: App, /, **kw: Any) -> None:
     spec = spec_from_flags(app, kw)
     err.print(f"preflight {spec.client.url} model {spec.client.model!r} ...")
     probe = runner.preflight(spec.client)
+    if spec.metrics_url is None and not kw["no_scrape"]:
+        guess = spec.client.root + "/metrics"
+        if scrape.looks_like_metrics(guess):
+            spec.metrics_url = guess
+            err.print(f"scraping server metrics from {guess} every {spec.scrape_interval_s:g}s")
     if not probe.has_usage and spec.counter is None:
         spec.counter = choose_counter(spec.client, kw["tokenizer"])
     run_id, summary = execute(app, spec, show_live=not kw["no_live"])

@@ -27,6 +27,7 @@ from unitcost.bench import client, metrics
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.profiles import LoadProfile, arrivals
 from unitcost.bench.records import RecordWriter, RequestRecord, finish_run, insert_run
+from unitcost.bench.scrape import Scraper
 from unitcost.bench.sse import StreamState
 from unitcost.bench.tokens import TokenCounter
 from unitcost.bench.workloads import WorkItem
@@ -154,6 +155,7 @@ class _Run:
         self.completions: list[tuple[int, float]] = []  # (end_ns, e2e_ms) of measured ok
         self.interrupted = False
         self.bodies: dict[int, bytes] = {}
+        self.scraper: Scraper | None = None
 
     # -- bookkeeping
     def _take(self) -> tuple[int, WorkItem] | None:
@@ -341,6 +343,14 @@ class _Run:
 
     async def main(self, on_tick: Callable[[Live], None] | None) -> None:
         loop = asyncio.get_running_loop()
+        scraper, scrape_session, scrape_task = None, None, None
+        if self.spec.metrics_url:
+            scraper = self.scraper = Scraper(
+                self.store, self.spec.metrics_url, self.run_id, self.spec.scrape_interval_s
+            )
+            scrape_session = aiohttp.ClientSession()
+            await scraper.once(scrape_session)  # before any load
+            scrape_task = asyncio.create_task(scraper.loop(scrape_session))
         task = asyncio.create_task(self.load())
 
         def interrupt() -> None:
@@ -367,6 +377,12 @@ class _Run:
             loop.remove_signal_handler(signal.SIGINT)
             if ticker is not None:
                 ticker.cancel()
+            if scraper is not None and scrape_session is not None:
+                assert scrape_task is not None
+                scrape_task.cancel()
+                await asyncio.gather(scrape_task, return_exceptions=True)
+                await scraper.once(scrape_session)  # after the load
+                await scrape_session.close()
 
 
 def _run_row(spec: RunSpec, run_id: str, anchor_ns: int) -> dict[str, Any]:
@@ -437,6 +453,13 @@ def run(
         if summary is not None:
             summary["status"] = status
             summary["ended_at"] = str(ended)
+            if r.scraper is not None:
+                summary["server_metrics"] = {
+                    "url": r.scraper.url,
+                    "scrapes": r.scraper.scrapes,
+                    "samples": r.scraper.samples,
+                }
+                summary["warnings"] += [f"scrape failed: {e}" for e in r.scraper.errors[:5]]
         finish_run(store, run_id, status, ended, summary)
     live.status = status
     return run_id, summary or {}

@@ -127,6 +127,15 @@ def test_run_show_list_compare_export(db: Path, server: str) -> None:
     assert s["usd_per_1m_output_tokens"] == pytest.approx(
         s["price"]["on_demand_usd_per_hour"] / 3600 / s["output_tokens_per_s"] * 1e6
     )
+    # the server's own counter, scraped before and after, agrees with the client's count
+    with Store(db).read() as con:
+        samples = con.execute(
+            "SELECT value FROM metric_samples WHERE run_id = ? AND metric = 'fake:requests_total'"
+            " ORDER BY ts",
+            [run_id],
+        ).fetchall()
+    assert len(samples) >= 2 and samples[-1][0] - samples[0][0] == 40
+    assert s["server_metrics"]["scrapes"] >= 2
     table = uc(db, "bench", "show", run_id[:12]).stdout
     assert "ttft" in table and run_id in table
     p2 = uc(db, *args[:-2])  # no price: cost is null
