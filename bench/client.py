@@ -156,7 +156,29 @@ async def send(
 
     `body` is the JSON object or its bytes already serialized (the runner pre-serializes).
     On cancellation the record keeps status 'cancelled' with the stamps it had reached.
+
+    A pooled keep-alive connection the server has already closed (llama-server closes them
+    after a few requests) fails while the request is being written, before any response: that
+    request never reached the server, so it is sent once more on a fresh connection, as HTTP
+    clients do for stale pooled connections. Its stamps are those of the attempt that ran.
     """
+    st = await _send_once(session, cfg, body, rec, state)
+    if rec.status == "error" and st.stale_connection:
+        rec.status, rec.error_class, rec.error_message, rec.end_ns = "cancelled", None, None, None
+        st = await _send_once(session, cfg, body, rec, state if state is None else StreamState())
+        if state is not None:  # the caller's object must hold what the retry saw
+            state.__dict__.update(st.__dict__)
+            st = state
+    return st
+
+
+async def _send_once(
+    session: aiohttp.ClientSession,
+    cfg: ClientConfig,
+    body: dict[str, Any] | bytes,
+    rec: RequestRecord,
+    state: StreamState | None,
+) -> StreamState:
     st = state if state is not None else StreamState()
     clock = time.perf_counter_ns
     wd = _watchdog()
@@ -229,6 +251,11 @@ async def send(
         rec.error_class = type(exc).__name__
         rec.error_message = str(exc)[:_ERR_BODY_CHARS]
     except (aiohttp.ClientError, OSError) as exc:
+        st.stale_connection = (
+            isinstance(exc, aiohttp.ClientOSError | aiohttp.ServerDisconnectedError)
+            and rec.http_status is None
+            and st.events == 0
+        )
         rec.end_ns = clock()
         rec.status = "timeout" if isinstance(exc, aiohttp.ServerTimeoutError) else "error"
         rec.error_class = type(exc).__name__

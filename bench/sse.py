@@ -43,6 +43,7 @@ class StreamState:
     finish_reason: str | None = None
     done: bool = False  # `[DONE]` seen
     events: int = 0
+    stale_connection: bool = False  # failed before any response on a reused connection
 
     @property
     def text(self) -> str:

@@ -85,7 +85,7 @@ def db(tmp_path: Path) -> Path:
 def test_llama_server(db: Path, llama: object, model_dir: Path) -> None:
     srv: Any = llama
     s = run(db, srv.base_url, srv.model, model_dir / "tokenizer.json", "--ignore-eos")
-    assert (s["requests_total"], s["requests_ok"]) == (24, 24)
+    assert (s["requests_total"], s["requests_ok"]) == (24, 24), s["errors"]
     assert s["token_sources"] == {"usage": 24}
     assert s["output_tokens"] == 24 * 16  # ignore_eos honoured, counted from usage
     assert s["ttft_ms"]["p50"] > 0 and s["tpot_ms"]["count"] == 24  # type: ignore[index]
