@@ -232,13 +232,26 @@ def bench_run(app: App, /, **kw: Any) -> None:
     if kw["suite"] is not None:
         from unitcost.bench import suites
 
-        ids = suites.run_suite(app, kw["suite"], show_live=not kw["no_live"], out=out)
-        for rid in ids:
-            click.echo(rid)
+        ids = suites.run_suite(app, kw["suite"], kw, show_live=not kw["no_live"], out=out)
+        click.echo(" ".join(ids))  # one line: every run id of the suite
         return
     spec = spec_from_flags(app, kw)
-    err.print(f"preflight {spec.client.url} model {spec.client.model!r} ...")
-    probe = runner.preflight(spec.client)
+    _metrics_and_counter(spec, kw)
+    run_id, summary = execute(app, spec, show_live=not kw["no_live"])
+    for t in report.summary_tables(summary):
+        out.print(t)
+    for w in summary.get("warnings", []):
+        err.print(f"[yellow]warning:[/] {w}")
+    click.echo(run_id)
+
+
+def _metrics_and_counter(
+    spec: runner.RunSpec, kw: dict[str, Any], probe: runner.Probe | None = None
+) -> None:
+    """Preflight (clear errors before load), then find /metrics and a token counter."""
+    if probe is None:
+        err.print(f"preflight {spec.client.url} model {spec.client.model!r} ...")
+        probe = runner.preflight(spec.client)
     if spec.metrics_url is None and not kw["no_scrape"]:
         guess = spec.client.root + "/metrics"
         if scrape.looks_like_metrics(guess):
@@ -246,12 +259,6 @@ def bench_run(app: App, /, **kw: Any) -> None:
             err.print(f"scraping server metrics from {guess} every {spec.scrape_interval_s:g}s")
     if not probe.has_usage and spec.counter is None:
         spec.counter = choose_counter(spec.client, kw["tokenizer"])
-    run_id, summary = execute(app, spec, show_live=not kw["no_live"])
-    for t in report.summary_tables(summary):
-        out.print(t)
-    for w in summary.get("warnings", []):
-        err.print(f"[yellow]warning:[/] {w}")
-    click.echo(run_id)
 
 
 def spec_from_flags(app: App, kw: dict[str, Any]) -> runner.RunSpec:

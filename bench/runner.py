@@ -64,6 +64,8 @@ class RunSpec:
     scrape_interval_s: float = 5.0
     group_id: str | None = None
     flush_s: float = 0.5
+    slo_attainment: float | None = None  # suites: goodput fraction that "meets the SLO"
+    summary_extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -453,6 +455,10 @@ def run(
         if summary is not None:
             summary["status"] = status
             summary["ended_at"] = str(ended)
+            summary.update(spec.summary_extra)
+            if spec.slo_attainment is not None and spec.slo:
+                gf = summary.get("goodput_fraction")
+                summary["meets_slo"] = gf is not None and gf >= spec.slo_attainment
             if r.scraper is not None:
                 summary["server_metrics"] = {
                     "url": r.scraper.url,

@@ -299,3 +299,42 @@ def test_clear_errors_before_load(db: Path, server: str) -> None:
         env={k: v for k, v in os.environ.items() if k != "UC_TEST_KEY"},
     )
     assert env_p.returncode == 1 and "UC_TEST_KEY" in env_p.stderr
+
+
+def test_suite_across_targets(db: Path, server: str, tmp_path: Path) -> None:
+    suite = tmp_path / "suite.toml"
+    suite.write_text(f"""
+[suite]
+name = "mini"
+slo_attainment = 0.7
+
+[[scenarios]]
+name = "chat"
+input_tokens = "8"
+output_tokens = "4"
+slo = "ttft:5000"
+concurrency = [1, 2]
+requests = 8
+
+[[targets]]
+name = "a10g"
+endpoint = "{server}"
+model = "{MODEL}"
+hardware = "A10G"
+price_ref = "aws/us-east-1/g5.xlarge"
+""")
+    p = uc(db, "bench", "run", "--suite", str(suite), "--no-live")
+    ids = p.stdout.strip().splitlines()[-1].split()
+    assert len(ids) == 2
+    assert "SLO capacity" in p.stdout and "a10g" in p.stdout
+    sums = [json.loads(uc(db, "bench", "show", i, "--format", "json").stdout) for i in ids]
+    assert sums[0]["group_id"] == sums[1]["group_id"] and sums[0]["group_id"].startswith("suite-")
+    assert [s["suite"]["level"] for s in sums] == [1, 2]
+    assert all(s["labels"]["scenario"] == "chat" and s["hardware"] == "A10G" for s in sums)
+    # the server cycles 4 modes, one of them HTTP 500: 6 of 8 good = 0.75 >= 0.7
+    assert all(s["goodput_fraction"] == 0.75 and s["meets_slo"] for s in sums)
+    assert all(s["usd_per_1m_output_tokens"] is not None for s in sums)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(suite.read_text().replace('slo = "ttft:5000"', 'slo = "ttft=5"'))
+    p = uc(db, "bench", "run", "--suite", str(bad), check=False)
+    assert p.returncode == 1 and "scenarios[0].slo" in p.stderr
