@@ -225,6 +225,16 @@ def execute(app: App, spec: runner.RunSpec, *, show_live: bool) -> tuple[str, di
 @click.option(
     "--suite", type=click.Path(path_type=Path), help="Run a suite file instead (see docs/bench.md)."
 )
+@click.option("--sweep", "sweep_n", type=int, help="Synchronous, max throughput, then N rates.")
+@click.option("--capacity", is_flag=True, help="Search the highest rate meeting --slo.")
+@click.option(
+    "--slo-attainment",
+    type=float,
+    default=0.9,
+    show_default=True,
+    help="Share of requests that must meet the SLO (--capacity).",
+)
+@click.option("--search-steps", type=int, default=5, show_default=True, help="--capacity steps.")
 @click.option("--no-live", is_flag=True, help="No live view.")
 @pass_app
 def bench_run(app: App, /, **kw: Any) -> None:
@@ -237,12 +247,45 @@ def bench_run(app: App, /, **kw: Any) -> None:
         return
     spec = spec_from_flags(app, kw)
     _metrics_and_counter(spec, kw)
+    if kw["sweep_n"] is not None or kw["capacity"]:
+        _multi(app, spec, kw)
+        return
     run_id, summary = execute(app, spec, show_live=not kw["no_live"])
     for t in report.summary_tables(summary):
         out.print(t)
     for w in summary.get("warnings", []):
         err.print(f"[yellow]warning:[/] {w}")
     click.echo(run_id)
+
+
+def _multi(app: App, spec: runner.RunSpec, kw: dict[str, Any]) -> None:
+    """--sweep / --capacity: several stored runs, a comparison table, all ids on the last line."""
+    from unitcost.bench import sweep
+
+    def run_one(sp: runner.RunSpec) -> tuple[str, dict[str, Any]]:
+        err.print(f"[bold]{sp.name}[/]")
+        return execute(app, sp, show_live=not kw["no_live"])
+
+    max_conc = kw["concurrency"] if kw["concurrency"] and kw["concurrency"] > 1 else 64
+    if kw["capacity"]:
+        spec.slo_attainment = kw["slo_attainment"]
+        cap, runs = sweep.capacity(
+            spec,
+            run_one,
+            attainment=kw["slo_attainment"],
+            steps=kw["search_steps"],
+            max_conc=max_conc,
+        )
+    else:
+        cap, runs = None, sweep.sweep(spec, run_one, kw["sweep_n"], max_conc)
+    out.print(report.compare_table([s for _, s in runs]))
+    if kw["capacity"]:
+        best = [s for _, s in runs if s.get("request_rate") == cap]
+        cost = report._num(best[0].get("usd_per_1m_output_tokens"), 4) if best else ""
+        where = "none (one request at a time misses it)" if cap is None else f"{cap:.3f} req/s"
+        there = f", USD per 1M output tokens there: {cost}" if cost else ""
+        out.print(f"SLO capacity: {where}{there}")
+    click.echo(" ".join(r for r, _ in runs))
 
 
 def _metrics_and_counter(

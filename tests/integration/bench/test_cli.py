@@ -338,3 +338,45 @@ price_ref = "aws/us-east-1/g5.xlarge"
     bad.write_text(suite.read_text().replace('slo = "ttft:5000"', 'slo = "ttft=5"'))
     p = uc(db, "bench", "run", "--suite", str(bad), check=False)
     assert p.returncode == 1 and "scenarios[0].slo" in p.stderr
+
+
+def test_sweep_and_capacity(db: Path, server: str) -> None:
+    common = [
+        "bench",
+        "run",
+        "--endpoint",
+        server,
+        "--model",
+        MODEL,
+        "--requests",
+        "12",
+        "--input-tokens",
+        "8",
+        "--output-tokens",
+        "4",
+        "--no-live",
+        "--concurrency",
+        "4",
+    ]
+    p = uc(db, *common, "--sweep", "2")
+    ids = p.stdout.strip().splitlines()[-1].split()
+    assert len(ids) == 4
+    sums = [json.loads(uc(db, "bench", "show", i, "--format", "json").stdout) for i in ids]
+    steps = [s["labels"]["sweep"] for s in sums]
+    assert steps[:2] == ["synchronous", "throughput"] and steps[2].startswith("rate-")
+    assert (
+        sums[0]["load_profile"]["concurrency"] == 1 and sums[1]["load_profile"]["concurrency"] == 4
+    )
+    lo, hi = sums[0]["request_rate"], sums[1]["request_rate"]
+    r1, r2 = (s["load_profile"]["rate"] for s in sums[2:])
+    assert lo < r1 < r2 < hi and r1 - lo == pytest.approx((hi - lo) / 3)
+    assert len({s["group_id"] for s in sums}) == 1
+    # 1 in 4 requests is an HTTP 500: attainment 0.9 is never met, 0.7 always is
+    p = uc(db, *common, "--capacity", "--slo", "ttft:5000", "--slo-attainment", "0.9")
+    assert "SLO capacity: none" in p.stdout
+    p = uc(db, *common, "--capacity", "--slo", "ttft:5000", "--slo-attainment", "0.7")
+    ids = p.stdout.strip().splitlines()[-1].split()
+    top = json.loads(uc(db, "bench", "show", ids[1], "--format", "json").stdout)
+    assert len(ids) == 2 and f"SLO capacity: {top['request_rate']:.3f} req/s" in p.stdout
+    p = uc(db, *common, "--capacity", check=False)
+    assert p.returncode == 1 and "--capacity needs --slo" in p.stderr
