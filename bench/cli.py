@@ -480,3 +480,19 @@ def bench_export(app: App, run: str, fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@bench.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--price-ref", help="provider/region/instance_type to price the imported run.")
+@click.option("--label", "labels", multiple=True, help="KEY=VALUE stored with the run.")
+@pass_app
+def bench_import(app: App, file: Path, price_ref: str | None, labels: tuple[str, ...]) -> None:
+    """Import vLLM (--save-result), guidellm or AIPerf result JSON; prints the run ids."""
+    from unitcost.bench import importers
+
+    ids = importers.import_file(app.store, file, price_ref=price_ref, labels=_labels(labels))
+    for rid in ids:
+        s = report.stored_or_fresh(app.store, rid)
+        err.print(f"imported {s['source']} run {rid}: {s['definitions_note']}")
+    click.echo(" ".join(ids))
