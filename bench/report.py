@@ -105,6 +105,10 @@ HEADLINE: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("output tokens/s", lambda s: _num(s["output_tokens_per_s"], 1)),
     ("total tokens/s", lambda s: _num(s["total_tokens_per_s"], 1)),
     ("goodput req/s", lambda s: _num(s["goodput"], 3)),
+    (
+        "goodput fraction",
+        lambda s: "" if s.get("goodput_fraction") is None else f"{s['goodput_fraction']:.2%}",
+    ),
     ("USD / 1M output tok", lambda s: _num(s["usd_per_1m_output_tokens"], 4)),
     ("USD / 1M total tok", lambda s: _num(s["usd_per_1m_total_tokens"], 4)),
 )

@@ -379,6 +379,8 @@ class _Run:
             loop.remove_signal_handler(signal.SIGINT)
             if ticker is not None:
                 ticker.cancel()
+                assert on_tick is not None
+                on_tick(self.live)  # the final state, not the last 0.25 s tick
             if scraper is not None and scrape_session is not None:
                 assert scrape_task is not None
                 scrape_task.cancel()
