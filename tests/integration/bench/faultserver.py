@@ -57,6 +57,7 @@ class FaultServer:
     stall_s: float = 30.0
     port: int = field(default_factory=free_port)
     served: Counter[str] = field(default_factory=Counter)
+    auth: Counter[str] = field(default_factory=Counter)  # Authorization headers seen
     _i: int = 0
 
     @property
@@ -95,6 +96,7 @@ class FaultServer:
             return web.StreamResponse()
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.auth[request.headers.get("Authorization", "")] += 1
         body = await request.json()
         if body.get("model") != MODEL:
             msg = f"The model `{body.get('model')}` does not exist."

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
-from unitcost.bench import runner
+from unitcost.bench import report, runner
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.profiles import LoadProfile
 from unitcost.bench.tokens import TokenizeEndpoint
@@ -101,3 +104,20 @@ def test_preflight_errors_quote_server() -> None:
         port = srv.port
     with pytest.raises(runner.BenchError, match="cannot reach endpoint"):
         runner.preflight(ClientConfig(base_url=f"http://127.0.0.1:{port}", model=MODEL))
+
+
+def test_api_key_sent_never_stored(
+    store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret = "sk-unitcost-test-7f3a9b"
+    monkeypatch.setenv("UC_BENCH_KEY", secret)
+    cfg = ClientConfig(base_url="http://x", model=MODEL, api_key_env="UC_BENCH_KEY")
+    with running(FaultServer(modes=("final_usage", "http500"))) as srv:
+        spec = _spec(srv.base_url, 6)
+        spec.client = ClientConfig(base_url=srv.base_url, model=MODEL, api_key_env=cfg.api_key_env)
+        run_id, s = runner.run(store, spec)
+    assert srv.auth[f"Bearer {secret}"] == 6
+    assert s["requests_total"] == 6
+    out = report.export(store, run_id, "json") + report.export(store, run_id, "csv")
+    assert secret not in out and secret not in json.dumps(s)
+    assert secret.encode() not in store.path.read_bytes()
