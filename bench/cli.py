@@ -61,7 +61,8 @@ def choose_counter(cfg: ClientConfig, tokenizer: Path | None) -> TokenCounter:
     ep = TokenizeEndpoint(cfg.root, cfg.model, cfg.api_key_env)
     if ep.available():
         return ep
-    return ApproxCounter(1.0)
+    ratio = runner.calibrate_tokens_per_word(cfg)  # from the server's usage counts
+    return ApproxCounter(ratio if ratio is not None else 1.0)
 
 
 def build_items(
@@ -98,6 +99,7 @@ def build_items(
         "seed": seed,
         "token_counter": counter.source,
         "exact_lengths": counter.source != "calibrated",
+        "tokens_per_word": counter.tokens_per_word if isinstance(counter, ApproxCounter) else None,
     }
 
 
@@ -278,6 +280,11 @@ def _multi(app: App, spec: runner.RunSpec, kw: dict[str, Any]) -> None:
         )
     else:
         cap, runs = None, sweep.sweep(spec, run_one, kw["sweep_n"], max_conc)
+        if len(runs) < 2 + kw["sweep_n"]:
+            err.print(
+                "[yellow]warning:[/] the max-throughput run was not faster than the "
+                "synchronous one, so there are no rates in between to sweep"
+            )
     out.print(report.compare_table([s for _, s in runs]))
     if kw["capacity"]:
         best = [s for _, s in runs if s.get("request_rate") == cap]

@@ -24,6 +24,8 @@ from unitcost.errors import BenchError
 
 _ERR_BODY_CHARS = 500
 _JSON_HEADERS = {"Content-Type": "application/json"}
+#: Several pooled connections can be stale at once (one per slot the server closed).
+STALE_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -159,16 +161,18 @@ async def send(
 
     A pooled keep-alive connection the server has already closed (llama-server closes them
     after a few requests) fails while the request is being written, before any response: that
-    request never reached the server, so it is sent once more on a fresh connection, as HTTP
+    request never reached the server, so it is sent again (up to STALE_RETRIES times), as HTTP
     clients do for stale pooled connections. Its stamps are those of the attempt that ran.
     """
     st = await _send_once(session, cfg, body, rec, state)
-    if rec.status == "error" and st.stale_connection:
+    for _ in range(STALE_RETRIES):
+        if not (rec.status == "error" and st.stale_connection):
+            break
         rec.status, rec.error_class, rec.error_message, rec.end_ns = "cancelled", None, None, None
-        st = await _send_once(session, cfg, body, rec, state if state is None else StreamState())
-        if state is not None:  # the caller's object must hold what the retry saw
-            state.__dict__.update(st.__dict__)
-            st = state
+        st = await _send_once(session, cfg, body, rec, None)
+    if state is not None and st is not state:  # the caller's object holds what the last try saw
+        state.__dict__.update(st.__dict__)
+        st = state
     return st
 
 

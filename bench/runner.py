@@ -140,6 +140,32 @@ async def _preflight(cfg: ClientConfig) -> Probe:
     return Probe(st.output_tokens is not None, st.done, st.prompt_tokens, served)
 
 
+async def _prompt_tokens(cfg: ClientConfig, words: int) -> int | None:
+    from unitcost.bench.workloads import _WORDS
+
+    text = " ".join(_WORDS[i % len(_WORDS)] for i in range(words))
+    async with client.make_session(cfg, 1) as session:
+        rec = RequestRecord(run_id="calibration", request_id=0)
+        await client.send(session, cfg, client.build_payload(cfg, text, 1), rec)
+    return rec.prompt_tokens if rec.status == "ok" else None
+
+
+def calibrate_tokens_per_word(cfg: ClientConfig) -> float | None:
+    """Tokens per prompt word from the server's own usage counts: two prompts of 20 and 220
+    words; the difference cancels the chat template's fixed overhead. None if no usage."""
+
+    async def both() -> tuple[int | None, int | None]:
+        return await _prompt_tokens(cfg, 20), await _prompt_tokens(cfg, 220)
+
+    try:
+        a, b = asyncio.run(both())
+    except (BenchError, OSError):
+        return None
+    if a is None or b is None or b <= a:
+        return None
+    return (b - a) / 200.0
+
+
 def preflight(cfg: ClientConfig) -> Probe:
     """Fail with the server's own message before any load if the endpoint or model is wrong."""
     return asyncio.run(_preflight(cfg))

@@ -252,7 +252,7 @@ def _check(spec: LengthSpec, flag: str, s: str) -> LengthSpec:
 class ApproxCounter:
     """Tokens estimated as words * ratio; the ratio comes from server usage (calibration)."""
 
-    source = "calibrated"
+    source = "calibrated"  # approximate: workload JSON says exact_lengths = false
 
     def __init__(self, tokens_per_word: float = 1.0) -> None:
         self.tokens_per_word = tokens_per_word

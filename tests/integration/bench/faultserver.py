@@ -56,6 +56,7 @@ class FaultServer:
     chunk_delay_s: float = 0.0
     stall_s: float = 30.0
     port: int = field(default_factory=free_port)
+    serve_tokenize: bool = True  # serve /tokenize (False: clients must calibrate from usage)
     served: Counter[str] = field(default_factory=Counter)
     auth: Counter[str] = field(default_factory=Counter)  # Authorization headers seen
     _i: int = 0
@@ -77,6 +78,8 @@ class FaultServer:
         return web.json_response({"object": "list", "data": [{"id": MODEL}]})
 
     async def tokenize(self, request: web.Request) -> web.Response:
+        if not self.serve_tokenize:
+            return web.json_response({"error": "not found"}, status=404)
         body = await request.json()
         text = body.get("content") or body.get("prompt") or ""
         return web.json_response({"tokens": list(range(len(text.split())))})
@@ -134,7 +137,10 @@ class FaultServer:
             return resp
         if mode == "truncated":
             return resp
-        usage = {"prompt_tokens": 7, "completion_tokens": n, "total_tokens": 7 + n}
+        # prompt tokens: 1.5 per word plus a 7-token template, so calibration has a known answer
+        text = " ".join(str(m.get("content", "")) for m in msgs) or str(body.get("prompt", ""))
+        pt = round(1.5 * len(text.split())) + 7
+        usage = {"prompt_tokens": pt, "completion_tokens": n, "total_tokens": pt + n}
         if mode == "finish_usage":
             await resp.write(_chunk({}, "length", usage=usage))
             return resp

@@ -29,6 +29,11 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture
+def mixed_slow_server() -> Iterator[str]:
+    yield from _serve("final_usage,finish_usage,no_usage,http500", 0.02)
+
+
+@pytest.fixture
 def slow_server() -> Iterator[str]:
     yield from _serve("final_usage", 0.05)
 

@@ -83,3 +83,25 @@ def test_until_steady_stops_by_itself(store: Store) -> None:
     assert s["status"] == "completed"
     assert 5.0 <= s["duration_s"] < 40.0  # >= 5 windows of 1 s, well before the 60 s cap
     assert s["requests_total"] == s["requests_ok"] > 50
+
+
+def test_calibration_from_usage_without_tokenizer(store: Store) -> None:
+    from unitcost.bench import cli as bench_cli
+
+    with running(FaultServer(serve_tokenize=False)) as srv:
+        cfg = ClientConfig(base_url=srv.base_url, model=MODEL)
+        assert runner.calibrate_tokens_per_word(cfg) == 1.5  # the server's 1.5 tokens/word
+        counter = bench_cli.choose_counter(cfg, None)
+        items, meta = bench_cli.build_items(
+            counter=counter,
+            n=3,
+            input_tokens="30",
+            output_tokens="2",
+            prefix_tokens=0,
+            dataset=None,
+            trace=None,
+            seed=0,
+        )
+    assert meta["token_counter"] == "calibrated" and meta["exact_lengths"] is False
+    assert meta["tokens_per_word"] == 1.5
+    assert all(len(str(i.prompt).split()) == 20 for i in items)  # 30 tokens / 1.5 per word
