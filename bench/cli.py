@@ -418,6 +418,9 @@ def bench_list(app: App, limit: int, fmt: str) -> None:
     with app.store.read() as con:
         rows = fetch_dicts(con, sqlfiles.load("queries", "bench_run_list"), {"limit": limit})
     if fmt == "json":
+        for r in rows:  # nested JSON as objects, not as strings
+            for k in ("summary", "load_profile"):
+                r[k] = json.loads(r[k]) if r[k] else None
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     t = Table(

@@ -33,7 +33,7 @@ from unitcost.bench.tokens import TokenCounter
 from unitcost.bench.workloads import WorkItem
 
 from unitcost import __version__, sqlfiles
-from unitcost.errors import BenchError
+from unitcost.errors import BenchError, UnitcostError
 from unitcost.store import Store, fetch_dicts
 
 SCHEMA_VERSION = 1  # of the summary JSON (docs/bench.md) and of bench_runs rows we write
@@ -481,24 +481,35 @@ def run(
         asyncio.run(r.main(on_tick))
         status = "interrupted" if r.interrupted else "completed"
     finally:
-        r.writer.close()
-        ended = datetime.now(UTC)
-        summary = summarize_run(store, run_id) if status != "failed" else None
-        if summary is not None:
-            summary["status"] = status
-            summary["ended_at"] = str(ended)
-            summary.update(spec.summary_extra)
-            if spec.slo_attainment is not None and spec.slo:
-                gf = summary.get("goodput_fraction")
-                summary["meets_slo"] = gf is not None and gf >= spec.slo_attainment
-            if r.scraper is not None:
-                summary["server_metrics"] = {
-                    "url": r.scraper.url,
-                    "scrapes": r.scraper.scrapes,
-                    "samples": r.scraper.samples,
-                }
-                summary["warnings"] += [f"scrape failed: {e}" for e in r.scraper.errors[:5]]
-        finish_run(store, run_id, status, ended, summary)
+        try:
+            r.writer.close()
+        except BaseException:
+            status = "failed"  # records could not all be stored
+            raise
+        finally:
+            # Whatever happened, the run row is closed: a crash leaves 'failed', not 'running'.
+            ended = datetime.now(UTC)
+            summary = None
+            if status != "failed":
+                try:
+                    summary = summarize_run(store, run_id)
+                except UnitcostError:
+                    status = "failed"
+            if summary is not None:
+                summary["status"] = status
+                summary["ended_at"] = str(ended)
+                summary.update(spec.summary_extra)
+                if spec.slo_attainment is not None and spec.slo:
+                    gf = summary.get("goodput_fraction")
+                    summary["meets_slo"] = gf is not None and gf >= spec.slo_attainment
+                if r.scraper is not None:
+                    summary["server_metrics"] = {
+                        "url": r.scraper.url,
+                        "scrapes": r.scraper.scrapes,
+                        "samples": r.scraper.samples,
+                    }
+                    summary["warnings"] += [f"scrape failed: {e}" for e in r.scraper.errors[:5]]
+            finish_run(store, run_id, status, ended, summary)
     live.status = status
     return run_id, summary or {}
 

@@ -121,3 +121,30 @@ def test_api_key_sent_never_stored(
     out = report.export(store, run_id, "json") + report.export(store, run_id, "csv")
     assert secret not in out and secret not in json.dumps(s)
     assert secret.encode() not in store.path.read_bytes()
+
+
+def test_crash_keeps_finished_requests(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from unitcost.bench import client as bench_client
+
+    real_send = bench_client.send
+    calls = {"n": 0}
+
+    async def flaky_send(*args: object, **kw: object) -> object:
+        calls["n"] += 1
+        if calls["n"] > 10:
+            raise RuntimeError("simulated harness crash")
+        return await real_send(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bench_client, "send", flaky_send)
+    with (
+        running(FaultServer(chunk_delay_s=0.01)) as srv,
+        pytest.raises(RuntimeError, match="simulated"),
+    ):
+        runner.run(store, _spec(srv.base_url, 100))
+    with store.read() as con:
+        ((run_id, status),) = con.execute("SELECT run_id, status FROM bench_runs").fetchall()
+    assert status == "failed"
+    rows = runner.fetch_requests(store, run_id)
+    assert len(rows) == 10  # every request that was sent is stored
+    assert {r["status"] for r in rows} <= {"ok", "cancelled"}
+    assert sum(r["status"] == "ok" for r in rows) >= 1
