@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -326,8 +325,6 @@ def spec_from_flags(app: App, kw: dict[str, Any]) -> runner.RunSpec:
     model = kw["model"] or (ep_cfg.model if ep_cfg else None)
     if not model:
         raise ConfigError("--model is required")
-    if kw["concurrency"] is None and kw["rate"] is None:
-        kw["concurrency"] = 1
     for flag in ("requests", "duration", "timeout_connect", "timeout_first_token", "timeout_total"):
         key = "n_requests" if flag == "requests" else flag
         if kw.get(key) is not None and kw[key] <= 0:
@@ -349,6 +346,10 @@ def spec_from_flags(app: App, kw: dict[str, Any]) -> runner.RunSpec:
         kind = "ramp"
     elif kw["rate"] is not None:
         kind = "rate"
+    if kind == "trace" and (kw["rate"] is not None or kw["ramp_from"] is not None):
+        raise InputError("--trace replays the trace's own timestamps: drop --rate/--ramp-from")
+    if kind == "concurrency" and kw["concurrency"] is None:
+        kw["concurrency"] = 1  # the default load: one request at a time
     profile = LoadProfile(
         kind=kind,
         concurrency=kw["concurrency"],
@@ -372,11 +373,6 @@ def spec_from_flags(app: App, kw: dict[str, Any]) -> runner.RunSpec:
         trace=kw["trace"],
         seed=kw["seed"],
     )
-    if kw["rate"] is None and kind == "trace":
-        profile = LoadProfile(
-            kind="trace", concurrency=kw["concurrency"] if kw["concurrency"] != 1 else None
-        )
-    random.Random(kw["seed"]).shuffle(items) if kind != "trace" and kw["dataset"] else None
     target = {
         "engine": kw["engine"] or (ep_cfg.engine if ep_cfg else None),
         "hardware": kw["hardware"] or (ep_cfg.hardware if ep_cfg else None),

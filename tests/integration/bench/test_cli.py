@@ -385,3 +385,28 @@ def test_sweep_and_capacity(db: Path, server: str) -> None:
     assert len(ids) == 2 and f"SLO capacity: {top['request_rate']:.3f} req/s" in p.stdout
     p = uc(db, *common, "--capacity", check=False)
     assert p.returncode == 1 and "--capacity needs --slo" in p.stderr
+
+
+def test_trace_and_dataset_via_cli(db: Path, server: str, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(
+        "\n".join(
+            json.dumps({"timestamp": t, "input_length": 30, "output_length": 3, "hash_ids": [1]})
+            for t in (0, 100, 200, 300)
+        )
+    )
+    base = ["bench", "run", "--endpoint", server, "--model", MODEL, "--no-live"]
+    run_id = uc(db, *base, "--trace", str(trace)).stdout.strip().splitlines()[-1]
+    s = json.loads(uc(db, "bench", "show", run_id, "--format", "json").stdout)
+    assert s["load_profile"]["kind"] == "trace" and s["requests_total"] == 4
+    assert s["workload"]["kind"] == "mooncake_trace"
+    p = uc(db, *base, "--trace", str(trace), "--rate", "5", check=False)
+    assert p.returncode == 1 and "--trace" in p.stderr
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps({"prompt": f"q{i}", "max_tokens": 2}) for i in range(3)))
+    run_id = (
+        uc(db, *base, "--dataset", str(data), "--requests", "6").stdout.strip().splitlines()[-1]
+    )
+    s = json.loads(uc(db, "bench", "show", run_id, "--format", "json").stdout)
+    assert s["requests_total"] == 6 and s["workload"]["kind"] == "jsonl"
+    assert s["load_profile"]["concurrency"] == 1
