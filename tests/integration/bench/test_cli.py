@@ -30,7 +30,7 @@ def server() -> Iterator[str]:
 
 @pytest.fixture
 def mixed_slow_server() -> Iterator[str]:
-    yield from _serve("final_usage,finish_usage,no_usage,http500", 0.02)
+    yield from _serve("final_usage,finish_usage,no_usage,http500", 0.1)
 
 
 @pytest.fixture
@@ -365,7 +365,7 @@ def test_sweep_and_capacity(db: Path, server: str) -> None:
     ]
     p = uc(db, *common, "--sweep", "2")
     ids = p.stdout.strip().splitlines()[-1].split()
-    assert len(ids) == 4
+    assert len(ids) == 4, p.stdout + p.stderr
     sums = [json.loads(uc(db, "bench", "show", i, "--format", "json").stdout) for i in ids]
     steps = [s["labels"]["sweep"] for s in sums]
     assert steps[:2] == ["synchronous", "throughput"] and steps[2].startswith("rate-")
