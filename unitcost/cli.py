@@ -268,8 +268,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
 
 
+from unitcost.bench.cli import bench  # noqa: E402
 from unitcost.collectors.cli import collect as _collect  # noqa: E402
 from unitcost.emulate.cli import emulate  # noqa: E402
 
+cli.add_command(bench)
 cli.add_command(emulate)
 cli.add_command(_collect)

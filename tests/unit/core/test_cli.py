@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from unitcost.prices import CATALOG_COLUMNS
+from unitcost.store import available_migrations
 
 
 def test_init_list_and_status(run_cli: Any, tmp_path: Path) -> None:
@@ -22,7 +23,8 @@ def test_init_list_and_status(run_cli: Any, tmp_path: Path) -> None:
     table = run_cli("prices", "list")
     assert "p5.48xlarge" in table.stdout and "June 2025" in table.stdout
     status = run_cli("db", "status")
-    assert "schema version: 1" in status.stdout and "price_catalog" in status.stdout
+    latest = available_migrations()[-1].version
+    assert f"schema version: {latest} " in status.stdout and "price_catalog" in status.stdout
 
 
 def test_db_flag_and_env(run_cli: Any, tmp_path: Path) -> None:

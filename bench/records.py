@@ -1,0 +1,193 @@
+"""Request records and the batched writer that stores them while a run goes on.
+
+DuckDB allows one writing process and unitcost never holds a connection open (store.py), so
+records are buffered in memory and a background thread flushes them every `flush_s` seconds (or
+when `batch_rows` are waiting) in one short `Store.write()` transaction each. A crash or Ctrl-C
+loses at most the requests still in flight, which the runner records as `cancelled` before the
+final flush.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from unitcost import sqlfiles
+from unitcost.store import Store
+
+COLUMNS = (
+    "run_id",
+    "request_id",
+    "phase",
+    "scheduled_ns",
+    "dequeued_ns",
+    "sent_ns",
+    "first_chunk_ns",
+    "last_chunk_ns",
+    "end_ns",
+    "chunk_gaps_ns",
+    "content_chunks",
+    "prompt_tokens",
+    "output_tokens",
+    "token_source",
+    "http_status",
+    "status",
+    "error_class",
+    "error_message",
+    "finish_reason",
+)
+
+
+@dataclass
+class RequestRecord:
+    """One request: raw perf_counter_ns stamps and counts only; metrics are derived later."""
+
+    run_id: str
+    request_id: int
+    phase: str = "measure"
+    scheduled_ns: int | None = None
+    dequeued_ns: int | None = None
+    sent_ns: int | None = None
+    first_chunk_ns: int | None = None
+    last_chunk_ns: int | None = None
+    end_ns: int | None = None
+    chunk_gaps_ns: list[int] = field(default_factory=list)
+    content_chunks: int = 0
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    token_source: str | None = None
+    http_status: int | None = None
+    status: str = "cancelled"  # until the request says otherwise
+    error_class: str | None = None
+    error_message: str | None = None
+    finish_reason: str | None = None
+
+    def row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, c) for c in COLUMNS)
+
+
+_INT_COLUMNS = {
+    "request_id",
+    "scheduled_ns",
+    "dequeued_ns",
+    "sent_ns",
+    "first_chunk_ns",
+    "last_chunk_ns",
+    "end_ns",
+    "content_chunks",
+    "prompt_tokens",
+    "output_tokens",
+    "http_status",
+}
+
+
+def _frame(records: list[RequestRecord]) -> pd.DataFrame:
+    """Typed columns, so DuckDB scans them natively instead of object by object under the GIL:
+    nullable Int64 for integers, and the chunk gaps as one comma-separated string per request
+    (split and cast to BIGINT[] in SQL, see sql/queries/bench_insert_requests.sql)."""
+    cols: dict[str, Any] = {}
+    for c in COLUMNS:
+        values = [getattr(r, c) for r in records]
+        if c == "chunk_gaps_ns":
+            cols[c] = [",".join(map(str, v)) for v in values]
+        elif c in _INT_COLUMNS:
+            cols[c] = pd.array(values, dtype="Int64")
+        else:
+            cols[c] = values
+    return pd.DataFrame(cols)
+
+
+class RecordWriter:
+    """Buffers finished records and flushes them from a background thread."""
+
+    def __init__(self, store: Store, *, flush_s: float = 0.5, batch_rows: int = 2000) -> None:
+        self.store = store
+        self.flush_s = flush_s
+        self.batch_rows = batch_rows
+        self._buf: list[RequestRecord] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="unitcost-records", daemon=True)
+        self._thread.start()
+
+    def add(self, rec: RequestRecord) -> None:
+        with self._lock:
+            self._buf.append(rec)
+            n = len(self._buf)
+        if n >= self.batch_rows:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_s)
+            self._wake.clear()
+            try:
+                self.flush()
+            except BaseException as exc:  # kept and re-raised by close()
+                self.error = exc
+
+    def flush(self) -> int:
+        """Write whatever is buffered in one transaction; return rows written."""
+        with self._lock:
+            batch, self._buf = self._buf, []
+        if not batch:
+            return 0
+        df = _frame(batch)
+        try:
+            with self.store.write() as con:
+                con.register("bench_requests_batch", df)
+                con.execute(sqlfiles.load("queries", "bench_insert_requests"))
+                con.unregister("bench_requests_batch")
+        except BaseException:
+            with self._lock:  # keep them for the next try / the final flush
+                self._buf[:0] = batch
+            raise
+        self.written += len(batch)
+        return len(batch)
+
+    def close(self) -> None:
+        """Stop the thread and flush the rest; raise the thread's last error if any remain."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.flush()
+
+
+def insert_run(store: Store, run: dict[str, Any]) -> None:
+    """Insert the bench_runs row (status 'running') before any load starts."""
+    row = dict(run)
+    for key in ("load_profile", "workload", "slo"):
+        row[key] = json.dumps(row.get(key)) if row.get(key) is not None else None
+    labels = row.pop("labels", None) or {}
+    row["label_keys"] = list(labels.keys())
+    row["label_values"] = list(labels.values())
+    with store.write() as con:
+        con.execute(sqlfiles.load("queries", "bench_insert_run"), row)
+
+
+def finish_run(
+    store: Store, run_id: str, status: str, ended_at: datetime, summary: dict[str, Any] | None
+) -> None:
+    """Set the final status, end time and the summary computed by metrics.py."""
+    with store.write() as con:
+        con.execute(
+            sqlfiles.load("queries", "bench_finish_run"),
+            {
+                "run_id": run_id,
+                "status": status,
+                "ended_at": ended_at,
+                "summary": json.dumps(summary, default=str) if summary is not None else None,
+            },
+        )

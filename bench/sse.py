@@ -1,0 +1,201 @@
+"""Server-sent-event parsing for OpenAI-compatible streams, kept pure so it is tested on bytes.
+
+Real servers disagree on how a stream ends and where token usage rides (RECIPES.md):
+  1. llama-server, vLLM: content chunks, a final chunk with `choices: []` and `usage`, then
+     `data: [DONE]`;
+  2. `transformers serve`: `usage` on the chunk carrying `finish_reason`, and no `[DONE]` (the
+     connection just closes);
+  3. llama-cpp-python and others: no `usage` at all (tokens are then counted by a tokenizer).
+`StreamState` accepts all three. A chunk counts as *content* only when it carries non-empty text
+(`delta.content`, `delta.reasoning_content`/`reasoning`, or completions' `text`): a role-only
+first delta is never content, so it never ends TTFT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# orjson parses the small chunk objects several times faster than json (measured in perf).
+from orjson import JSONDecodeError as _JSONError
+from orjson import loads as _loads
+
+
+class MalformedStream(Exception):
+    """An SSE event whose data is neither JSON nor `[DONE]`."""
+
+
+class StreamErrorEvent(Exception):
+    """The server sent an error object inside the stream (e.g. `{"error": {...}}`)."""
+
+
+@dataclass
+class StreamState:
+    """What one stream has delivered so far; timestamps are perf_counter_ns values."""
+
+    first_chunk_ns: int | None = None
+    last_chunk_ns: int | None = None
+    chunk_gaps_ns: list[int] = field(default_factory=list)
+    content_chunks: int = 0
+    text_parts: list[str] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str | None = None
+    done: bool = False  # `[DONE]` seen
+    events: int = 0
+    stale_connection: bool = False  # failed before any response on a reused connection
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+    def feed(self, data: bytes, now_ns: int) -> None:
+        """Apply one event's data (the bytes after `data:`), seen at `now_ns`."""
+        # Hot path: called for every event of every request; kept branch-light on purpose.
+        self.events += 1
+        if data.startswith(b"[DONE]") or data.strip() == b"[DONE]":
+            self.done = True
+            return
+        try:
+            obj = _loads(data)
+        except (_JSONError, ValueError) as exc:
+            raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
+        if type(obj) is not dict:
+            raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
+        if obj.get("error"):
+            err = obj["error"]
+            msg = err.get("message", err) if isinstance(err, dict) else err
+            raise StreamErrorEvent(str(msg)[:500])
+        usage = obj.get("usage")
+        if usage and isinstance(usage, dict):
+            pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            if isinstance(pt, int):
+                self.prompt_tokens = pt
+            if isinstance(ct, int):
+                self.output_tokens = ct
+        choices = obj.get("choices")
+        if not choices:
+            return
+        try:
+            choice = choices[0]
+            delta = choice.get("delta")
+            if delta is not None:
+                text = delta.get("content")
+                if not text or type(text) is not str:
+                    text = _choice_text(choice)
+            else:
+                text = _choice_text(choice)
+            finish = choice.get("finish_reason")
+        except (AttributeError, TypeError, KeyError) as exc:
+            raise MalformedStream(f"SSE chunk has an unexpected shape: {data[:200]!r}") from exc
+        if finish:
+            self.finish_reason = str(finish)
+        if text:
+            last = self.last_chunk_ns
+            if last is None:
+                self.first_chunk_ns = now_ns
+            else:
+                self.chunk_gaps_ns.append(now_ns - last)
+            self.last_chunk_ns = now_ns
+            self.content_chunks += 1
+            self.text_parts.append(text)
+
+    @property
+    def complete(self) -> bool:
+        """Did the stream end properly (`[DONE]` or a finish_reason), not just stop?"""
+        return self.done or self.finish_reason is not None
+
+
+def _choice_text(choice: dict[str, Any]) -> str:
+    if not isinstance(choice, dict):
+        raise TypeError("choice is not an object")
+    delta = choice.get("delta")
+    if isinstance(delta, dict):
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            return content
+        for key in ("reasoning_content", "reasoning"):
+            value = delta.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return ""
+    text = choice.get("text")
+    return text if isinstance(text, str) else ""
+
+
+class SSEBuffer:
+    """Splits raw network reads into events. Every event completed by one read is stamped
+    with that read's time: events that arrived together cannot be told apart honestly."""
+
+    __slots__ = ("_buf", "_dec")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._dec = SSEDecoder()
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
+        """Complete events in `data` (plus what was buffered), as (event_name, data)."""
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        buf = self._buf + data if self._buf else data
+        blocks = buf.split(b"\n\n")
+        self._buf = blocks.pop()
+        out: list[tuple[bytes, bytes]] = []
+        for block in blocks:
+            if block.startswith(b"data: ") and b"\n" not in block:
+                out.append((b"", block[6:]))  # the common case: one data line
+                continue
+            for line in block.split(b"\n"):
+                self._dec.line(line)
+            ev = self._dec.flush()
+            if ev is not None:
+                out.append(ev)
+        return out
+
+    def close(self) -> list[tuple[bytes, bytes]]:
+        """Whatever is left when the stream ends without a final blank line."""
+        rest, self._buf = self._buf, b""
+        if not rest.strip():
+            return []
+        for line in rest.split(b"\n"):
+            if line:
+                self._dec.line(line)
+        ev = self._dec.flush()
+        return [ev] if ev is not None else []
+
+
+class SSEDecoder:
+    """Turns lines into event data per the SSE spec (data lines joined, blank line dispatches)."""
+
+    __slots__ = ("_data", "_event")
+
+    def __init__(self) -> None:
+        self._data: list[bytes] = []
+        self._event = b""
+
+    def line(self, raw: bytes) -> tuple[bytes, bytes] | None:
+        """Feed one line; return (event_name, data) when an event is complete."""
+        line = raw.rstrip(b"\r\n")
+        if not line:
+            return self.flush()
+        if line.startswith(b"data:"):
+            self._data.append(line[5:].lstrip(b" "))
+        elif line.startswith(b"event:"):
+            self._event = line[6:].strip()
+        elif line.startswith(b":"):
+            pass  # comment / keep-alive
+        elif line.startswith((b"id:", b"retry:")):
+            pass
+        else:
+            raise MalformedStream(f"not an SSE line: {line[:200]!r}")
+        return None
+
+    def flush(self) -> tuple[bytes, bytes] | None:
+        """The pending event at a blank line or at end of stream, if any."""
+        if not self._data:
+            self._event = b""
+            return None
+        out = (self._event, b"\n".join(self._data))
+        self._data = []
+        self._event = b""
+        return out
