@@ -1,8 +1,8 @@
-"""A small streaming OpenAI client for validating the emulator from outside.
+"""A bare streaming OpenAI client, for the emulator's capacity benchmark and fleet smoke test.
 
-Stand-in for `unitcost bench run` (built in parallel on the `bench` branch): `measure()` has the
-same inputs (base URL, concurrency, request count, prompt and output lengths) and reports
-output tokens counted from the server's `usage`, so the lead can swap its body for a bench run.
+The calibration and Prometheus tests use `unitcost bench run` itself (benchrun.py); this
+minimal loop remains where the point is the emulator's own capacity, so the measuring client
+should cost as little CPU as possible on this 2-core machine.
 Output throughput = sum of usage.completion_tokens / (last stream end - first request sent).
 """
 

@@ -1,7 +1,7 @@
 """A real Prometheus (Debian's `prometheus`) scrapes an emulated endpoint under load.
 
 Proves the exposition is valid for a real scraper and that the counter Prometheus stores
-reconciles with the tokens a streaming client counted from `usage` (within 2%, the issue's
+reconciles with the tokens `unitcost bench run` counted from `usage` (within 2%, the issue's
 bound; in practice they are equal because both count the same generated tokens).
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.integration.emulate.benchrun import bench_run
 from tests.integration.emulate.servers import prom_query, run_prometheus
-from tests.integration.emulate.streamclient import measure
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +44,14 @@ def test_prometheus_token_rate_matches_client(emulator: Callable[..., Any], tmp_
             assert before == 0.0
             info = prom_query(prom.url, "unitcost_emulated")
             assert info and info[0]["metric"]["gpu"] == "h100"  # type: ignore[index]
-            m = measure(
+            m = bench_run(
                 emu.base_url,
+                tmp_path,
                 model=emu.model,
                 concurrency=16,
                 requests=48,
-                prompt_words=120,
-                max_tokens=128,
+                input_tokens=128,
+                output_tokens=128,
             )
             assert m.ok == 48
             time.sleep(2.5)  # at least two scrapes after the last token
@@ -58,17 +59,21 @@ def test_prometheus_token_rate_matches_client(emulator: Callable[..., Any], tmp_
             after = _value(prom.url, q)
             assert after is not None
             scraped = after - before
-            client_rate = m.output_tokens / m.wall_s
-            prom_rate = scraped / m.wall_s
+            client_rate = m.output_tokens / m.duration_s
+            prom_rate = scraped / m.duration_s
             print(
-                f"\nclient counted {m.output_tokens} tokens ({client_rate:,.0f} tok/s); "
+                f"\n`unitcost bench run` counted {m.output_tokens} tokens ({client_rate:,.0f} "
+                "tok/s); "
                 f"Prometheus stored {scraped:.0f} ({prom_rate:,.0f} tok/s)"
             )
             assert abs(prom_rate - client_rate) / client_rate <= 0.02
+            # Exactly: the server also saw bench's preflight request (max_tokens 4, ignore_eos),
+            # sent before the measured load and not part of the run's records.
+            assert scraped == m.output_tokens + 4
             # the same load, seen through Prometheus' own functions
             peak = _value(prom.url, "max_over_time(vllm:num_requests_running[1m])")
             assert peak is not None and 1 <= peak <= 16
             util = _value(prom.url, "max_over_time(DCGM_FI_DEV_GPU_UTIL[1m])")
             assert util is not None and util > 50
             ok = _value(prom.url, 'vllm:request_success_total{finished_reason="length"}')
-            assert ok == 48
+            assert ok == 48 + 1  # the measured requests + bench's preflight request
