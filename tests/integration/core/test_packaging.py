@@ -63,3 +63,16 @@ def test_wheel_in_fresh_venv(tmp_path: Path) -> None:
         elsewhere,
     )
     assert listed.returncode == 0 and "p5.48xlarge" in listed.stdout
+    # package data of the subpackages travels too: the emulator's catalogs, the bench suite
+    catalog = _run([str(env_dir / "bin" / "unitcost"), "emulate", "catalog"], elsewhere)
+    assert catalog.returncode == 0 and "llama-3" in catalog.stdout, catalog.stderr
+    suite = _run(
+        [
+            str(py),
+            "-c",
+            "from importlib.resources import files; "
+            "print(files('unitcost.bench').joinpath('suite_files/standard.toml').is_file())",
+        ],
+        elsewhere,
+    )
+    assert suite.stdout.strip() == "True", suite.stderr
