@@ -6,6 +6,7 @@ traceback instead. Only commands that work are registered.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import traceback
@@ -42,8 +43,31 @@ class App:
 
 pass_app = click.make_pass_decorator(App)
 
+#: Command groups of the subpackages, imported only when used so `unitcost db ...` and
+#: `unitcost --help` do not pay for pandas, aiohttp and boto3.
+LAZY_COMMANDS = {
+    "bench": ("unitcost.bench.cli", "bench"),
+    "collect": ("unitcost.collectors.cli", "collect"),
+    "emulate": ("unitcost.emulate.cli", "emulate"),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module on first use (click's documented way)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module, attr = LAZY_COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attr)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -266,12 +290,3 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("Interrupted.")
         sys.exit(130)
-
-
-from unitcost.bench.cli import bench  # noqa: E402
-from unitcost.collectors.cli import collect as _collect  # noqa: E402
-from unitcost.emulate.cli import emulate  # noqa: E402
-
-cli.add_command(bench)
-cli.add_command(emulate)
-cli.add_command(_collect)
