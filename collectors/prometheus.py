@@ -109,7 +109,9 @@ def collect(
                 result = query_range(
                     client, url, promql, start, end, step, attempts=attempts, backoff_s=backoff_s
                 )
-                samples.extend(parse_matrix(result))
+                # [since, until) is half-open like the interval refresh below; the point at
+                # `until` belongs to the next pull (it starts at the watermark, `until`).
+                samples.extend(x for x in parse_matrix(result) if x.ts < until)
             run.rows += metric_store.write_samples(store, url, samples, None)
             gpu.write_samples(store, dcgm.gpu_samples(samples))  # DCGM -> gpu_samples
             with store.write() as con:
