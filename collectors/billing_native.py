@@ -52,18 +52,28 @@ def canonical_name(fmt: str, name: str) -> str:
 
 
 def detect(columns: list[str], path: str) -> str | None:
-    """A native format from the header (Azure's kind from the export's file name), or None."""
+    """A native format from the header (Azure's kind from the export's path), or None."""
     lower = {c.lower() for c in columns}
     if "cost/mycost" in lower:
         return OCI_FORMAT
     if "metercategory" in lower and "date" in lower and lower & {"cost", "costinbillingcurrency"}:
-        name = PurePath(path).name.lower().replace("_", "").replace("-", "")
+        return _azure_kind(path)
+    return None
+
+
+def _azure_kind(path: str) -> str:
+    """The export's kind from its path: the file name, else the nearest folder naming one.
+
+    Azure puts the export's name (e.g. `daily-AmortizedCost`) in the file name or, for
+    partitioned exports (`<export>/<dates>/<run>/part_0_0001.csv`), in a folder.
+    """
+    for part in reversed(PurePath(path).parts):
+        name = part.lower().replace("_", "").replace("-", "")
         if "amortized" in name:
             return "azure-ea-amortized"
         if "actual" in name:
             return "azure-ea-actual"
-        return "azure-ea"
-    return None
+    return "azure-ea"
 
 
 def required(fmt: str) -> tuple[str, ...]:

@@ -163,3 +163,40 @@ def test_azure_focus_1_2_export_schema_columns_all_accepted(cstore: Store, tmp_p
     assert set(load.extra_columns) == kept and len(names) == 104
     assert (row[0], row[1]) == (Decimal("1.5"), Decimal("1.5"))
     assert json.loads(row[3]) == {"unitcost:deployment": "llama"}
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("derived_actualcost.csv", "actual"), ("derived_export.csv", "unknown")]
+)
+def test_commitment_rows_get_null_not_a_guess(
+    cstore: Store, tmp_path: Path, name: str, kind: str
+) -> None:
+    """Derived from the amortized sample: its reservation and savings plan usage rows plus two
+    on-demand rows. As an actual export (covered usage at Cost 0, as Azure shows it) the
+    EffectiveCost of covered usage is unknown; as an export of unknown kind both costs are."""
+    from tests.unit.collectors.test_billing_native_reconcile import azure_reference
+    from tests.unit.collectors.test_billing_reconcile import assert_same_to_the_cent, stored_totals
+
+    df = read(AZURE / "azure_ea_amortizedcost_small.csv").head(4).copy()
+    assert list(df["PricingModel"]) == ["Reservation", "SavingsPlan", "OnDemand", "OnDemand"]
+    if kind == "actual":
+        df.loc[:1, "Cost"] = "0"
+    path = tmp_path / name
+    df.to_csv(path, index=False)
+    billing.load_file(cstore, str(path))
+    want, unknown = azure_reference(path, kind)
+    assert unknown == 2
+    assert_same_to_the_cent(stored_totals(cstore, str(path)), want)
+    with cstore.read() as con:
+        rows = con.execute(
+            "SELECT source_row, BilledCost IS NULL, EffectiveCost IS NULL, "
+            "x_Extensions->>'x_unitcost_CostBasis' FROM billing_line_items ORDER BY 1"
+        ).fetchall()
+    both = kind == "unknown"
+    assert [r[:3] for r in rows] == [
+        (1, both, True),
+        (2, both, True),
+        (3, False, False),
+        (4, False, False),
+    ]
+    assert all("unknown" in r[3] for r in rows[:2]) and "unknown" not in rows[2][3].split(":")[1]
