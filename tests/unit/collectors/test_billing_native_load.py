@@ -200,3 +200,22 @@ def test_commitment_rows_get_null_not_a_guess(
         (4, False, False),
     ]
     assert all("unknown" in r[3] for r in rows[:2]) and "unknown" not in rows[2][3].split(":")[1]
+
+
+def test_mca_style_camel_case_header_loads_the_same(cstore: Store, tmp_path: Path) -> None:
+    """MCA exports spell the same columns camelCase (`costInBillingCurrency`, `date`, ...)."""
+    df = read(ANONYMOUS)
+    df.columns = [c[0].lower() + c[1:] for c in df.columns]
+    path = tmp_path / "mca_export.csv"
+    df.to_csv(path, index=False)
+    billing.load_file(cstore, str(path))
+    billing.load_file(cstore, str(ANONYMOUS))
+    with cstore.read() as con:
+        got = con.execute(
+            "SELECT source_file = ?, source_format, BillingCurrency, count(*), sum(BilledCost), "
+            "sum(EffectiveCost), count(Tags), count(PricingCategory) FROM billing_line_items "
+            "GROUP BY ALL ORDER BY 1",
+            [str(path)],
+        ).fetchall()
+    assert len(got) == 2 and got[0][1:] == got[1][1:]
+    assert got[0][2] == "CAD" and got[0][3] == len(df)
