@@ -23,6 +23,8 @@ AZURE = FIXTURES / "billing" / "azure"
 ACTUAL = AZURE / "azure_ea_actualcost_small.csv"
 AMORTIZED = AZURE / "azure_ea_amortizedcost_small.csv"
 OCI = FIXTURES / "billing" / "oci" / "oci_cost_report_sample_focus_converters.csv"
+# moto keeps its state for the whole process: a bucket of our own, not other tests' "bills"
+BUCKET = "native-bills"
 
 
 def test_cli_loads_a_folder_of_native_exports(tmp_path: Path) -> None:
@@ -47,7 +49,7 @@ def test_cli_loads_a_folder_of_native_exports(tmp_path: Path) -> None:
 
 def test_s3_partitioned_azure_exports_reconcile(cstore: Store, moto_url: str) -> None:
     s3 = make_boto3_client("s3", AwsSettings(endpoint_url=moto_url))
-    s3.create_bucket(Bucket="bills")
+    s3.create_bucket(Bucket=BUCKET)
     keys = {
         "azure/daily-ActualCost/20230901-20230930/run1/part_0_0001.csv": (ACTUAL, "actual"),
         "azure/daily-AmortizedCost/20230901-20230930/run1/part_0_0001.csv": (
@@ -56,15 +58,15 @@ def test_s3_partitioned_azure_exports_reconcile(cstore: Store, moto_url: str) ->
         ),
     }
     for key, (src, _) in keys.items():
-        s3.upload_file(str(src), "bills", key)
-    s3.upload_file(str(OCI), "bills", "oci/reports/cost-csv/0001.csv")
-    billing.collect(cstore, location="s3://bills/", client=s3)
+        s3.upload_file(str(src), BUCKET, key)
+    s3.upload_file(str(OCI), BUCKET, "oci/reports/cost-csv/0001.csv")
+    billing.collect(cstore, location=f"s3://{BUCKET}/", client=s3)
     for key, (src, kind) in keys.items():
-        uri = f"s3://bills/{key}"
+        uri = f"s3://{BUCKET}/{key}"
         want, _ = azure_reference(src, kind)
         assert_same_to_the_cent(stored_totals(cstore, uri), want)
     assert_same_to_the_cent(
-        stored_totals(cstore, "s3://bills/oci/reports/cost-csv/0001.csv"), oci_reference(OCI)
+        stored_totals(cstore, f"s3://{BUCKET}/oci/reports/cost-csv/0001.csv"), oci_reference(OCI)
     )
     with cstore.read() as con:
         formats = con.execute(
