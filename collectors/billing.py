@@ -1,4 +1,5 @@
-"""Billing export files (FOCUS 1.0-1.3, AWS CUR legacy and 2.0) into billing_line_items.
+"""Billing export files (FOCUS 1.0-1.3, AWS CUR legacy and 2.0, Azure EA cost exports, OCI cost
+reports) into billing_line_items.
 
 DuckDB's own CSV and Parquet readers do the reading, so a 10M-row export loads at close to the
 speed DuckDB reads it. One file = one transaction: its old rows are deleted, the new rows
@@ -22,6 +23,7 @@ from typing import Any
 
 import duckdb
 from unitcost.collectors import billing_formats as bf
+from unitcost.collectors import billing_native as native
 from unitcost.collectors.base import collector_run, set_watermark, utc_session
 
 from unitcost import sqlfiles
@@ -142,8 +144,9 @@ def plan(
     cols = bf.source_columns(detected, described)
     canon = {c.canonical for c in cols}
     for req in bf.required_columns(detected):
-        if req not in canon:
-            raise input_error(shown, column=req, msg=f"required column missing ({detected})")
+        if not canon.intersection(req.split("|")):
+            name = req.replace("|", "' or '")
+            raise input_error(shown, column=name, msg=f"required column missing ({detected})")
     return detected, cols
 
 
@@ -177,6 +180,8 @@ def _probe(kind: str, col: bf.SourceColumn) -> str | None:
         return f"{q} IS NOT NULL AND trim({q}) <> '' AND uc_try_ts({q}) IS NULL"
     if kind == "j":
         return f"{q} IS NOT NULL AND NOT json_valid({q})"
+    if kind == "az":
+        return f"{q} IS NOT NULL AND trim({q}) <> '' AND NOT json_valid(uc_az_tags_text({q}))"
     return None
 
 
@@ -204,7 +209,13 @@ def diagnose(
                     best = (int(row[0]), col.name, row[1])
         if best is None:
             return input_error(shown, msg=f"could not be loaded: {str(exc).splitlines()[0]}")
-        want = {"m": "a decimal number", "n": "a decimal number", "ts": "a timestamp", "j": "JSON"}
+        want = {
+            "m": "a decimal number",
+            "n": "a decimal number",
+            "ts": "a timestamp",
+            "j": "JSON",
+            "az": "Azure tags (JSON members)",
+        }
         kind = kinds[best[1]][0]
         return input_error(
             shown, row=best[0], column=best[1], msg=f"{best[2]!r} is not {want.get(kind, kind)}"
@@ -236,9 +247,11 @@ def _column_kinds(fmt: str, cols: list[bf.SourceColumn]) -> dict[str, list[str]]
     """Which conversions each source column goes through in the mapping."""
     out: dict[str, list[str]] = {}
     by_canonical = {c.canonical: c for c in cols}
-    templates = bf.CUR_MAP.values() if fmt.startswith("cur") else bf.focus_map(cols).values()
+    templates = list(bf.templates(fmt, cols).values())
+    if fmt in native.NATIVE_FORMATS:
+        templates += [t for _, t in native.notes(fmt)]
     for template in templates:
-        for kind, name in re.findall(r"\{(m|n|ts|j|t):([A-Za-z0-9_]+)\}", template):
+        for kind, name in re.findall(r"\{(m|n|ts|j|az|t):([A-Za-z0-9_]+)\}", template):
             col = by_canonical.get(name)
             if col is not None:
                 out.setdefault(col.name, []).append(kind)

@@ -3,14 +3,18 @@
 Pure functions over column names and types; no I/O. Each format is a map from a
 billing_line_items column to an SQL expression template over the source's columns:
 `{m:col}` money (DECIMAL(38,10)), `{n:col}` a number for arithmetic (money, NULL -> 0),
-`{ts:col}` a UTC timestamp, `{j:col}` JSON, `{t:col}` text. A column the file lacks becomes
-a typed NULL, so one template serves every FOCUS version and every CUR variant.
+`{ts:col}` a UTC timestamp, `{j:col}` JSON, `{az:col}` Azure's tag text (JSON members without
+the braces), `{t:col}` text. A column the file lacks becomes a typed NULL, so one template
+serves every FOCUS version and every CUR variant. Native Azure and Oracle exports: see
+billing_native.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from unitcost.collectors import billing_native as native
 
 from unitcost.errors import InputError
 from unitcost.sqlfiles import quote_ident
@@ -214,10 +218,14 @@ def detect_format(columns: list[str], path: str) -> str:
         return "cur-legacy"
     if "line_item_unblended_cost" in cols:
         return "cur-2.0"
+    found = native.detect(columns, path)
+    if found is not None:
+        return found
     raise InputError(
         f"{path}: not a billing export unitcost knows: expected FOCUS columns (BilledCost, "
-        "EffectiveCost, ...) or AWS CUR columns (lineItem/UnblendedCost or "
-        "line_item_unblended_cost) in the header"
+        "EffectiveCost, ...), AWS CUR columns (lineItem/UnblendedCost or "
+        "line_item_unblended_cost), an Azure EA/MCA cost export (Date, MeterCategory, Cost or "
+        "CostInBillingCurrency) or an OCI cost report (cost/myCost) in the header"
     )
 
 
@@ -225,11 +233,23 @@ def source_columns(fmt: str, described: list[tuple[str, str]]) -> list[SourceCol
     """Canonical names for the file's columns (CUR legacy -> CUR 2.0 spelling)."""
     if fmt.startswith("cur"):
         return [SourceColumn(n, canonical_cur_name(n), t) for n, t in described]
+    if fmt in native.NATIVE_FORMATS:
+        return [SourceColumn(n, native.canonical_name(fmt, n), t) for n, t in described]
     return [SourceColumn(n, n, t) for n, t in described]
 
 
 def required_columns(fmt: str) -> tuple[str, ...]:
+    """Canonical names that must be present; `a|b` means either."""
+    if fmt in native.NATIVE_FORMATS:
+        return native.required(fmt)
     return CUR_REQUIRED if fmt.startswith("cur") else FOCUS_REQUIRED
+
+
+def templates(fmt: str, columns: list[SourceColumn]) -> dict[str, str]:
+    """The format's map from billing_line_items column to SQL template."""
+    if fmt in native.NATIVE_FORMATS:
+        return native.mapping(fmt)
+    return CUR_MAP if fmt.startswith("cur") else focus_map(columns)
 
 
 def _is_float(dtype: str) -> bool:
@@ -248,6 +268,7 @@ def convert(kind: str, col: SourceColumn | None) -> str:
             "n": f"CAST(0 AS {MONEY})",
             "ts": "CAST(NULL AS TIMESTAMPTZ)",
             "j": "CAST(NULL AS JSON)",
+            "az": "CAST(NULL AS JSON)",
         }.get(kind, "CAST(NULL AS VARCHAR)")
     q = quote_ident(col.name)
     dt = col.dtype.upper()
@@ -263,6 +284,8 @@ def convert(kind: str, col: SourceColumn | None) -> str:
         if dt == "VARCHAR":
             return f"uc_ts({q})"
         return f"CAST({q} AS TIMESTAMPTZ)"
+    if kind == "az":
+        return f"uc_az_tags({q})"  # strict: text that is no JSON object aborts the load
     if kind == "j":
         if dt == "VARCHAR":
             return f"CAST({q} AS JSON)"  # strict: FOCUS Tags must be a JSON object
@@ -270,7 +293,7 @@ def convert(kind: str, col: SourceColumn | None) -> str:
     return q if dt == "VARCHAR" else f"CAST({q} AS VARCHAR)"
 
 
-_PLACEHOLDER = re.compile(r"\{(m|n|ts|j|t):([A-Za-z0-9_]+)\}")
+_PLACEHOLDER = re.compile(r"\{(m|n|ts|j|az|t):([A-Za-z0-9_]+)\}")
 
 
 def render(template: str, by_canonical: dict[str, SourceColumn], used: set[str]) -> str:
@@ -299,12 +322,18 @@ def select_list(fmt: str, columns: list[SourceColumn]) -> tuple[list[str], list[
     """The SELECT expressions for TARGET_ORDER, and the source columns kept as extensions."""
     by_canonical = {c.canonical: c for c in columns}
     used: set[str] = set()
-    mapping = CUR_MAP if fmt.startswith("cur") else focus_map(columns)
+    mapping = templates(fmt, columns)
     exprs: list[str] = []
     for target in FOCUS_COLUMNS:
         template = mapping.get(target)
         if target == "Tags" and fmt.startswith("cur"):
             exprs.append(_cur_tags(columns, used))
+            continue
+        prefix = native.tag_prefix(fmt) if fmt in native.NATIVE_FORMATS else None
+        if target == "Tags" and prefix is not None:
+            tagged = [c for c in columns if c.name.startswith(prefix)]
+            used.update(c.name for c in tagged)
+            exprs.append(_json_of(tagged, strip_prefix=prefix) if tagged else convert("j", None))
             continue
         exprs.append(
             render(template, by_canonical, used)
@@ -312,7 +341,10 @@ def select_list(fmt: str, columns: list[SourceColumn]) -> tuple[list[str], list[
             else convert(FOCUS_COLUMNS[target], None)
         )
     extras = [c for c in columns if c.name not in used]
-    exprs.append(_extensions(extras))
+    notes: list[tuple[str, str]] = []
+    if fmt in native.NATIVE_FORMATS:
+        notes = [(k, render(t, by_canonical, set())) for k, t in native.notes(fmt)]
+    exprs.append(_extensions(extras, notes))
     return exprs, [c.name for c in extras]
 
 
@@ -333,22 +365,26 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _json_of(cols: list[SourceColumn], *, strip_prefix: str = "") -> str:
+def _json_of(
+    cols: list[SourceColumn], *, strip_prefix: str = "", notes: list[tuple[str, str]] | None = None
+) -> str:
     """A JSON object of the non-null columns (NULL when all are null), values as text."""
-    entries = ", ".join(
-        f"{{'k': {_literal(c.name.removeprefix(strip_prefix))}, 'v': {convert('t', c)}}}"
-        for c in cols
-    )
+    pairs = [(c.name.removeprefix(strip_prefix), convert("t", c)) for c in cols]
+    pairs += notes or []
+    entries = ", ".join(f"{{'k': {_literal(k)}, 'v': {v}}}" for k, v in pairs)
     m = f"map_from_entries(list_filter([{entries}], lambda e: e.v IS NOT NULL))"
     return f"CASE WHEN cardinality({m}) = 0 THEN NULL ELSE CAST(to_json({m}) AS JSON) END"
 
 
-def _extensions(extras: list[SourceColumn]) -> str:
-    """Every unmapped column, verbatim. A few columns: a plain json_object (fast, nulls kept as
-    JSON null); many mostly-empty ones (CUR has ~100): only the non-null values."""
-    if not extras:
+def _extensions(extras: list[SourceColumn], notes: list[tuple[str, str]] | None = None) -> str:
+    """Every unmapped column, verbatim (plus a native format's notes on how its costs were
+    filled). A few columns: a plain json_object (fast, nulls kept as JSON null); many
+    mostly-empty ones (CUR has ~100): only the non-null values."""
+    notes = notes or []
+    if not extras and not notes:
         return "CAST(NULL AS JSON)"
     if len(extras) > 8:
-        return _json_of(extras)
-    fields = ", ".join(f"{_literal(c.name)}: {convert('t', c)}" for c in extras)
+        return _json_of(extras, notes=notes)
+    pairs = [(c.name, convert("t", c)) for c in extras] + notes
+    fields = ", ".join(f"{_literal(k)}: {v}" for k, v in pairs)
     return f"CAST(to_json({{{fields}}}) AS JSON)"

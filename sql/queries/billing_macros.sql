@@ -25,3 +25,12 @@ CREATE OR REPLACE TEMP MACRO uc_try_money(x) AS coalesce(
 CREATE OR REPLACE TEMP MACRO uc_money(x) AS CASE
     WHEN x IS NULL OR trim(x) = '' THEN NULL
     ELSE coalesce(uc_try_money(x), error('not a decimal number: ' || x)) END;
+-- uc_az_tags_text: Azure EA exports write Tags as JSON members without the braces
+-- (`"env": "prod","org": "trey"`); newer exports add the braces. Text of a JSON object.
+CREATE OR REPLACE TEMP MACRO uc_az_tags_text(x) AS CASE
+    WHEN starts_with(trim(x), '{') THEN trim(x) ELSE '{' || trim(x) || '}' END;
+-- uc_az_tags: as JSON; empty is NULL, text that is no JSON object aborts the statement.
+CREATE OR REPLACE TEMP MACRO uc_az_tags(x) AS CASE
+    WHEN x IS NULL OR trim(x) = '' THEN NULL
+    WHEN json_valid(uc_az_tags_text(x)) THEN CAST(uc_az_tags_text(x) AS JSON)
+    ELSE CAST(error('not Azure tags: ' || x) AS JSON) END;

@@ -107,10 +107,10 @@ def test_missing_required_column(cstore: Store, tmp_path: Path) -> None:
 
 
 def test_not_a_billing_file(cstore: Store, tmp_path: Path) -> None:
-    azure = Path("/work/shared/fixtures/billing/azure/azure_ea_actualcost_small.csv")
-    path = azure if azure.exists() else write(tmp_path, "x.csv", "Date,Cost\n9/1/2023,1\n")
+    path = write(tmp_path, "x.csv", "Date,Cost\n9/1/2023,1\n")  # no MeterCategory: not Azure
     with pytest.raises(InputError, match="not a billing export unitcost knows"):
         billing.load_file(cstore, str(path))
+    assert count(cstore) == 0
 
 
 def test_reload_is_idempotent_and_unchanged_file_skipped(cstore: Store) -> None:
