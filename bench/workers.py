@@ -27,6 +27,7 @@ import os
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -151,48 +152,46 @@ class MultiRun(runner._Run):
         self.sent: dict[int, int] = {}
         self.errors: list[str] = []
 
-    def _receive(self, k: int, conn: Connection, state: dict[str, Any]) -> None:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            msg = ("end", self.sent.get(k, 0), False, None)
-            if k not in state["ended"]:
-                self.errors.append(f"worker {k} exited without reporting its end")
-        if msg[0] == "ready":
-            state["ready"].add(k)
-            if len(state["ready"]) == self.spec.workers:
-                self.start_ns = time.perf_counter_ns() + _START_LEAD_NS
-                cmd = ("stop",) if self.interrupted else ("go", self.start_ns)
-                for c in state["conns"]:
-                    c.send(cmd)
+    async def _pump(self, k: int, conn: Connection, state: dict[str, Any]) -> None:
+        """Read worker k's messages until its end. Blocking reads run in a thread: an event
+        loop's add_reader may make the pipe non-blocking, and large batches then arrive in
+        pieces that Connection.recv cannot resume."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                msg = await loop.run_in_executor(state["readers"], conn.recv)
+            except (EOFError, OSError) as exc:
+                self.errors.append(f"worker {k} exited without reporting its end ({exc!r})")
+                msg = ("end", self.sent.get(k, 0), False, None)
+            if msg[0] == "ready":
+                state["ready"].add(k)
+                if len(state["ready"]) == self.spec.workers:
+                    self.start_ns = time.perf_counter_ns() + _START_LEAD_NS
+                    cmd = ("stop",) if self.interrupted else ("go", self.start_ns)
+                    for c in state["conns"]:
+                        c.send(cmd)
+                continue
+            self.sent[k] = msg[1]
+            self.live.sent = sum(self.sent.values())
+            if msg[0] == "recs":
+                for row in msg[2]:
+                    self._finished(RequestRecord(*row))
+                continue
+            # "end"
+            if msg[2]:
+                self.interrupted = True
+            if msg[3]:
+                self.errors.append(msg[3])
             return
-        self.sent[k] = msg[1]
-        self.live.sent = sum(self.sent.values())
-        if msg[0] == "recs":
-            for row in msg[2]:
-                self._finished(RequestRecord(*row))
-            return
-        # "end"
-        asyncio.get_running_loop().remove_reader(conn.fileno())
-        state["ended"].add(k)
-        if msg[2]:
-            self.interrupted = True
-        if msg[3]:
-            self.errors.append(msg[3])
-        if len(state["ended"]) == self.spec.workers:
-            state["done"].set()
 
     async def load(self) -> None:
         n = self.spec.workers
         ctx = mp.get_context("spawn")  # no fork of a process that has threads and a loop
         loop = asyncio.get_running_loop()
-        state: dict[str, Any] = {
-            "ready": set(),
-            "ended": set(),
-            "conns": [],
-            "done": asyncio.Event(),
-        }
-        procs = []
+        # One reading thread per worker (its own pool: the default one may be smaller than N).
+        readers = ThreadPoolExecutor(n, thread_name_prefix="unitcost-bench-pipe")
+        state: dict[str, Any] = {"ready": set(), "conns": [], "readers": readers}
+        procs, pumps = [], []
         for k in range(n):
             mine, theirs = ctx.Pipe(duplex=True)
             proc = ctx.Process(
@@ -205,22 +204,27 @@ class MultiRun(runner._Run):
             theirs.close()
             procs.append(proc)
             state["conns"].append(mine)
-            loop.add_reader(mine.fileno(), self._receive, k, mine, state)
+        # Started after every pipe exists: the last "ready" answers all workers at once.
+        pumps = [
+            asyncio.ensure_future(self._pump(k, c, state)) for k, c in enumerate(state["conns"])
+        ]
+        done = asyncio.gather(*pumps)
         try:
             try:
-                await asyncio.shield(state["done"].wait())
+                await asyncio.shield(done)
             except asyncio.CancelledError:
                 # SIGINT: ready workers get it too; the others are told to stop at "go".
                 self.interrupted = True
                 for k, proc in enumerate(procs):
                     if k in state["ready"] and proc.pid is not None and proc.is_alive():
                         os.kill(proc.pid, signal.SIGINT)
-                await state["done"].wait()
+                await done
                 raise
         finally:
             for proc in procs:
                 await loop.run_in_executor(None, proc.join, 30)
             for c in state["conns"]:
                 c.close()
+            readers.shutdown(wait=False)
         if self.errors:
             raise BenchError("; ".join(self.errors))
