@@ -2,7 +2,7 @@
 
 Run: pytest -m perf -s tests/perf/bench
 Both clients stream the same responses from the same minimal server process, at the same
-concurrency, on the same event loop (runner.arun: uvloop when installed), in alternating rounds
+concurrency, on the same event loop (runner.arun; UNITCOST_BENCH_LOOP), in alternating rounds
 (the machine is shared, so noise hits both alike); the median of the rounds is compared. The
 bare loop posts pre-serialized bytes, reads every network chunk and counts `data:`, nothing
 else. The harness does what a real run does (SSE decode, JSON parse of every event, stamps,
