@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.live import Live as RichLive
 from rich.table import Table
-from unitcost.bench import report, runner, scrape
+from unitcost.bench import report, runner, scrape, workers
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.metrics import parse_slo
 from unitcost.bench.profiles import LoadProfile
@@ -236,6 +236,13 @@ def execute(app: App, spec: runner.RunSpec, *, show_live: bool) -> tuple[str, di
     help="Share of requests that must meet the SLO (--capacity).",
 )
 @click.option("--search-steps", type=int, default=5, show_default=True, help="--capacity steps.")
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Client processes sharing the load (one writer: this process).",
+)
 @click.option("--no-live", is_flag=True, help="No live view.")
 @pass_app
 def bench_run(app: App, /, **kw: Any) -> None:
@@ -247,6 +254,7 @@ def bench_run(app: App, /, **kw: Any) -> None:
         click.echo(" ".join(ids))  # one line: every run id of the suite
         return
     spec = spec_from_flags(app, kw)
+    workers.validate(spec)
     _metrics_and_counter(spec, kw)
     if kw["sweep_n"] is not None or kw["capacity"]:
         _multi(app, spec, kw)
@@ -399,6 +407,7 @@ def spec_from_flags(app: App, kw: dict[str, Any]) -> runner.RunSpec:
         counter=counter if counter.source != "calibrated" else None,
         metrics_url=kw["metrics_url"] or (ep_cfg.metrics_url if ep_cfg else None),
         scrape_interval_s=kw["scrape_interval"],
+        workers=kw["workers"],
     )
 
 

@@ -13,7 +13,7 @@ import asyncio
 import os
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import aiohttp
@@ -171,7 +171,8 @@ async def send(
         rec.status, rec.error_class, rec.error_message, rec.end_ns = "cancelled", None, None, None
         st = await _send_once(session, cfg, body, rec, None)
     if state is not None and st is not state:  # the caller's object holds what the last try saw
-        state.__dict__.update(st.__dict__)
+        for f in fields(StreamState):
+            setattr(state, f.name, getattr(st, f.name))
         st = state
     return st
 
@@ -211,20 +212,13 @@ async def _send_once(
             async for data in resp.content.iter_any():
                 now = clock()
                 had_first = st.first_chunk_ns is not None
-                for name, payload in buf.feed(data):
-                    if name:
-                        _apply(st, (name, payload), now)
-                    else:
-                        st.feed(payload, now)
-                    if st.done:
-                        break
+                st.feed_events(buf.feed(data), now)
                 if not had_first and st.first_chunk_ns is not None and task in wd.deadlines:
                     wd.deadlines[task] = (total_deadline, "TotalTimeout")
                 if st.done:
                     break
             else:
-                for ev in buf.close():
-                    _apply(st, ev, clock())
+                st.feed_events(buf.close(), clock())
         rec.end_ns = clock()
         if st.complete:
             rec.status = "ok"
@@ -271,13 +265,6 @@ async def _send_once(
         if rec.end_ns is None and rec.status == "cancelled":
             rec.end_ns = clock()
     return st
-
-
-def _apply(st: StreamState, ev: tuple[bytes, bytes], now: int) -> None:
-    name, data = ev
-    if name == b"error":
-        raise StreamErrorEvent(data.decode("utf-8", "replace")[:_ERR_BODY_CHARS])
-    st.feed(data, now)
 
 
 def _copy(st: StreamState, rec: RequestRecord) -> None:

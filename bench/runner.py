@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import importlib.util
+import os
 import platform
 import signal
 import statistics
@@ -16,10 +19,10 @@ import sys
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -36,6 +39,7 @@ from unitcost import __version__, sqlfiles
 from unitcost.errors import BenchError, UnitcostError
 from unitcost.store import Store, fetch_dicts
 
+T = TypeVar("T")
 SCHEMA_VERSION = 1  # of the summary JSON (docs/bench.md) and of bench_runs rows we write
 
 
@@ -63,9 +67,10 @@ class RunSpec:
     metrics_url: str | None = None
     scrape_interval_s: float = 5.0
     group_id: str | None = None
-    flush_s: float = 0.5
+    flush_s: float = 1.0  # records reach DuckDB at least this often (each flush opens it)
     slo_attainment: float | None = None  # suites: goodput fraction that "meets the SLO"
     summary_extra: dict[str, Any] = field(default_factory=dict)
+    workers: int = 1  # client processes (workers.py); 1 = this process
 
 
 @dataclass
@@ -85,6 +90,25 @@ class Live:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+
+def arun(coro: Coroutine[Any, Any, T]) -> T:
+    """Run the load on the standard asyncio loop, or on uvloop when UNITCOST_BENCH_LOOP=uvloop
+    and it is installed. uvloop is not the default: measured against tests/perf/bench's server
+    on this project's 2-core machine it was no win for the harness (median 2,452 vs 2,647
+    streams/s over 4 alternating rounds), so it is not a dependency either."""
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if loop_name() == "uvloop":
+        factory = importlib.import_module("uvloop").new_event_loop
+    with asyncio.Runner(loop_factory=factory) as r:
+        return r.run(coro)
+
+
+def loop_name() -> str:
+    """The event loop arun() uses, stored with each run (bench_runs.notes)."""
+    if os.environ.get("UNITCOST_BENCH_LOOP", "asyncio") != "uvloop":
+        return "asyncio"
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
 
 
 # ------------------------------------------------------------------ preflight
@@ -185,6 +209,10 @@ class _Run:
         self.interrupted = False
         self.bodies: dict[int, bytes] = {}
         self.scraper: Scraper | None = None
+        # A worker process (workers.py) takes request ids offset, offset + stride, ... and
+        # starts its schedule at the instant the parent chose (perf_counter_ns is system-wide).
+        self.id_offset, self.id_stride = 0, 1
+        self.start_at_ns: int | None = None
 
     # -- bookkeeping
     def _take(self) -> tuple[int, WorkItem] | None:
@@ -192,10 +220,10 @@ class _Run:
         limit = s.max_requests
         if s.profile.kind == "trace":
             limit = min(limit or len(s.items), len(s.items))
-        if self.stop.is_set() or (limit is not None and self.next_id >= limit):
+        i = self.next_id * self.id_stride + self.id_offset
+        if self.stop.is_set() or (limit is not None and i >= limit):
             self.stop.set()
             return None
-        i = self.next_id
         self.next_id += 1
         return i, s.items[i % len(s.items)]
 
@@ -306,7 +334,8 @@ class _Run:
         p = self.spec.profile
         sem = asyncio.Semaphore(p.concurrency) if p.concurrency else None
         if p.kind == "trace":
-            offsets = iter([it.arrival_s or 0.0 for it in self.spec.items])
+            mine = self.spec.items[self.id_offset :: self.id_stride]
+            offsets = iter([it.arrival_s or 0.0 for it in mine])
         else:
             offsets = arrivals(p)
         for offset in offsets:
@@ -326,7 +355,8 @@ class _Run:
 
     async def _timer(self) -> None:
         if self.spec.duration_s is not None:
-            await asyncio.sleep(self.spec.duration_s)
+            elapsed = (time.perf_counter_ns() - self.start_ns) / 1e9
+            await asyncio.sleep(self.spec.duration_s - elapsed)  # from the schedule's origin
             self.stop.set()
 
     async def _steady(self) -> None:
@@ -354,7 +384,9 @@ class _Run:
         session = client.make_session(s.client, pool)
         # The schedule starts now, after the session and the event loop are up: otherwise the
         # first requests would be "late" by the start-up time and dispatch lag would show it.
-        self.start_ns = time.perf_counter_ns()
+        self.start_ns = self.start_at_ns or time.perf_counter_ns()
+        if self.start_at_ns is not None and not s.profile.open_loop:
+            await asyncio.sleep(max(0.0, (self.start_at_ns - time.perf_counter_ns()) / 1e9))
         helpers = [asyncio.create_task(self._timer())]
         if s.steady:
             helpers.append(asyncio.create_task(self._steady()))
@@ -455,7 +487,7 @@ def _run_row(spec: RunSpec, run_id: str, anchor_ns: int) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "python_version": sys.version.split()[0],
         "platform": platform.platform(),
-        "notes": None,
+        "notes": f"client: {loop_name()} event loop, {spec.workers} worker process(es)",
         "group_id": spec.group_id,
     }
 
@@ -473,12 +505,18 @@ def run(
         raise BenchError("say when to stop: --requests N, --duration S or --until-steady")
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:8]
     live = Live()
-    r = _Run(store, spec, run_id, live)
+    from unitcost.bench import workers
+
+    workers.validate(spec)
+    if spec.workers > 1:
+        r: _Run = workers.MultiRun(store, spec, run_id, live)
+    else:
+        r = _Run(store, spec, run_id, live)
     insert_run(store, _run_row(spec, run_id, r.anchor_ns))
     r.writer.start()
     status = "failed"
     try:
-        asyncio.run(r.main(on_tick))
+        arun(r.main(on_tick))
         status = "interrupted" if r.interrupted else "completed"
     finally:
         try:

@@ -13,6 +13,7 @@ first delta is never content, so it never ends TTFT.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ class StreamErrorEvent(Exception):
     """The server sent an error object inside the stream (e.g. `{"error": {...}}`)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class StreamState:
     """What one stream has delivered so far; timestamps are perf_counter_ns values."""
 
@@ -51,17 +52,57 @@ class StreamState:
 
     def feed(self, data: bytes, now_ns: int) -> None:
         """Apply one event's data (the bytes after `data:`), seen at `now_ns`."""
-        # Hot path: called for every event of every request; kept branch-light on purpose.
-        self.events += 1
-        if data.startswith(b"[DONE]") or data.strip() == b"[DONE]":
-            self.done = True
-            return
-        try:
-            obj = _loads(data)
-        except (_JSONError, ValueError) as exc:
-            raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
-        if type(obj) is not dict:
-            raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
+        self.feed_events(((b"", data),), now_ns)
+
+    def feed_events(self, events: Iterable[tuple[bytes, bytes]], now_ns: int) -> None:
+        """Apply (event_name, data) pairs that arrived in one network read, stamped `now_ns`.
+
+        Hot path (every event of every request): one loop over the read's events, attribute
+        access through __slots__, the common content chunk decided in a few dict lookups; the
+        rare shapes (errors, usage, reasoning text, completions' `text`) go to helpers. Every
+        event is still fully JSON-parsed, so a malformed one is always caught.
+        """
+        for name, data in events:
+            self.events += 1
+            if name and name == b"error":
+                raise StreamErrorEvent(data.decode("utf-8", "replace")[:500])
+            if data[:1] != b"{" and _is_done(data):
+                self.done = True
+                return
+            try:
+                obj = _loads(data)
+            except (_JSONError, ValueError) as exc:
+                raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
+            if type(obj) is not dict:
+                raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
+            if len(obj) > 1 or "choices" not in obj:  # ids, model, usage, error: look closer
+                self._extras(obj)
+            choices = obj.get("choices")
+            if not choices:
+                continue
+            try:
+                choice = choices[0]
+                delta = choice.get("delta")
+                text = delta.get("content") if delta is not None else None
+                if not text or type(text) is not str:
+                    text = _choice_text(choice)
+                finish = choice.get("finish_reason")
+            except (AttributeError, TypeError, KeyError) as exc:
+                raise MalformedStream(f"SSE chunk has an unexpected shape: {data[:200]!r}") from exc
+            if finish:
+                self.finish_reason = str(finish)
+            if text:
+                last = self.last_chunk_ns
+                if last is None:
+                    self.first_chunk_ns = now_ns
+                else:
+                    self.chunk_gaps_ns.append(now_ns - last)
+                self.last_chunk_ns = now_ns
+                self.content_chunks += 1
+                self.text_parts.append(text)
+
+    def _extras(self, obj: dict[str, Any]) -> None:
+        """The keys besides `choices` that matter: an error object, and usage counts."""
         if obj.get("error"):
             err = obj["error"]
             msg = err.get("message", err) if isinstance(err, dict) else err
@@ -73,37 +114,15 @@ class StreamState:
                 self.prompt_tokens = pt
             if isinstance(ct, int):
                 self.output_tokens = ct
-        choices = obj.get("choices")
-        if not choices:
-            return
-        try:
-            choice = choices[0]
-            delta = choice.get("delta")
-            if delta is not None:
-                text = delta.get("content")
-                if not text or type(text) is not str:
-                    text = _choice_text(choice)
-            else:
-                text = _choice_text(choice)
-            finish = choice.get("finish_reason")
-        except (AttributeError, TypeError, KeyError) as exc:
-            raise MalformedStream(f"SSE chunk has an unexpected shape: {data[:200]!r}") from exc
-        if finish:
-            self.finish_reason = str(finish)
-        if text:
-            last = self.last_chunk_ns
-            if last is None:
-                self.first_chunk_ns = now_ns
-            else:
-                self.chunk_gaps_ns.append(now_ns - last)
-            self.last_chunk_ns = now_ns
-            self.content_chunks += 1
-            self.text_parts.append(text)
 
     @property
     def complete(self) -> bool:
         """Did the stream end properly (`[DONE]` or a finish_reason), not just stop?"""
         return self.done or self.finish_reason is not None
+
+
+def _is_done(data: bytes) -> bool:
+    return data.startswith(b"[DONE]") or data.strip() == b"[DONE]"
 
 
 def _choice_text(choice: dict[str, Any]) -> str:

@@ -1,0 +1,99 @@
+"""StreamState.feed_events, the client's per-read hot path: every shape it shortcuts or not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from unitcost.bench.sse import MalformedStream, SSEBuffer, StreamErrorEvent, StreamState
+
+
+def ev(obj: object) -> tuple[bytes, bytes]:
+    return (b"", json.dumps(obj).encode())
+
+
+def delta(d: dict[str, object], finish: str | None = None, **extra: object) -> tuple[bytes, bytes]:
+    return ev({"choices": [{"index": 0, "delta": d, "finish_reason": finish}], **extra})
+
+
+def test_role_only_and_empty_content_are_not_content() -> None:
+    st = StreamState()
+    st.feed_events([delta({"role": "assistant", "content": ""})], 10)
+    st.feed_events([delta({"role": "assistant"}), delta({"content": None})], 20)
+    assert st.first_chunk_ns is None and st.content_chunks == 0 and st.events == 3
+    st.feed_events([delta({"content": "a"})], 30)
+    assert st.first_chunk_ns == 30 and st.content_chunks == 1
+
+
+def test_escaped_and_unicode_content_is_text() -> None:
+    st = StreamState()
+    st.feed_events([delta({"content": '"\n\\'}), delta({"content": "é\u2028"})], 5)
+    st.feed_events([delta({"content": " "})], 9)
+    assert st.text == '"\n\\é\u2028 ' and st.content_chunks == 3
+    assert st.chunk_gaps_ns == [0, 4]  # events of one read share its stamp
+
+
+def test_extra_keys_usage_on_finish_chunk_and_bare_choices() -> None:
+    st = StreamState()
+    st.feed_events(
+        [
+            ev({"choices": [{"delta": {"content": "x"}}]}),  # only `choices`: the short path
+            delta({"content": "y"}, None, id="c1", model="m", object="chat.completion.chunk"),
+            delta({}, "stop", usage={"prompt_tokens": 3, "completion_tokens": 2}),
+        ],
+        7,
+    )
+    assert (st.prompt_tokens, st.output_tokens, st.finish_reason) == (3, 2, "stop")
+    assert st.complete and not st.done and st.content_chunks == 2
+
+
+def test_usage_only_chunk_and_done_with_spaces() -> None:
+    st = StreamState()
+    st.feed_events([ev({"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 4}})], 1)
+    st.feed_events([(b"", b" [DONE] "), delta({"content": "late"})], 2)
+    assert st.done and st.output_tokens == 4 and st.content_chunks == 0  # stops at [DONE]
+
+
+def test_reasoning_and_completions_text() -> None:
+    st = StreamState()
+    st.feed_events([delta({"reasoning_content": "think"}), delta({"reasoning": "more"})], 1)
+    st.feed_events([ev({"choices": [{"text": "done", "finish_reason": "length"}]})], 2)
+    assert st.text == "thinkmoredone" and st.finish_reason == "length"
+
+
+def test_leading_whitespace_json_is_parsed() -> None:
+    st = StreamState()
+    st.feed_events([(b"", b'  {"choices": [{"delta": {"content": "z"}}]}')], 3)
+    assert st.content_chunks == 1
+
+
+@pytest.mark.parametrize(
+    ("events", "exc"),
+    [
+        ([(b"", b'{"choices": [{"delta": {"content": "a"')], MalformedStream),  # truncated
+        ([(b"", b"[1, 2]")], MalformedStream),
+        ([(b"", b'{"choices": "no"}')], MalformedStream),
+        (
+            [(b"", b'{"choices": [{"delta": {"content": "a"}}], "error": {"message": "boom"}}')],
+            StreamErrorEvent,
+        ),
+        ([(b"error", b"overloaded")], StreamErrorEvent),
+    ],
+)
+def test_bad_events_raise(events: list[tuple[bytes, bytes]], exc: type[Exception]) -> None:
+    with pytest.raises(exc):
+        StreamState().feed_events(events, 1)
+
+
+def test_buffer_and_state_on_one_read() -> None:
+    body = b"".join(
+        b"data: " + json.dumps(o).encode() + b"\n\n"
+        for o in (
+            {"choices": [{"delta": {"role": "assistant", "content": ""}}]},
+            {"choices": [{"delta": {"content": "a"}}]},
+            {"choices": [{"delta": {"content": "b"}, "finish_reason": "stop"}]},
+        )
+    )
+    st = StreamState()
+    st.feed_events(SSEBuffer().feed(body + b"data: [DONE]\n\n"), 11)
+    assert st.done and st.text == "ab" and st.first_chunk_ns == st.last_chunk_ns == 11
