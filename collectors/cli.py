@@ -175,7 +175,18 @@ _every = click.option("--every", help="Repeat every period (30s, 5m, 1h) until C
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "focus", "cur-legacy", "cur-2.0"]),
+    type=click.Choice(
+        [
+            "auto",
+            "focus",
+            "cur-legacy",
+            "cur-2.0",
+            "azure-ea-actual",
+            "azure-ea-amortized",
+            "azure-ea",
+            "oci-cost-report",
+        ]
+    ),
     default="auto",
     show_default=True,
 )

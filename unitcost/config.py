@@ -93,7 +93,16 @@ class BillingSource(_Model):
 
     name: str = Field(min_length=1)
     location: str
-    format: Literal["auto", "focus", "cur-legacy", "cur-2.0"] = "auto"
+    format: Literal[
+        "auto",
+        "focus",
+        "cur-legacy",
+        "cur-2.0",
+        "azure-ea-actual",
+        "azure-ea-amortized",
+        "azure-ea",
+        "oci-cost-report",
+    ] = "auto"
 
 
 class DeploymentMatch(_Model):
