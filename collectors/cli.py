@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import click
 from rich.console import Console
@@ -27,10 +27,14 @@ from unitcost.collectors import (
 from unitcost.collectors.base import parse_duration, parse_time
 from unitcost.collectors.clients import make_boto3_client
 
+from unitcost.config import BillingSource
 from unitcost.errors import ConfigError, UnitcostError
 
-if TYPE_CHECKING:  # unitcost.cli imports this module at its end; only the type is needed here
+if TYPE_CHECKING:  # unitcost.cli loads this module lazily; only the type is needed here
     from unitcost.cli import App
+
+#: The formats `billing[].format` accepts in the config: one list, defined by the config model.
+BILLING_FORMATS = list(get_args(BillingSource.model_fields["format"].annotation))
 
 pass_app = click.pass_obj  # ctx.obj is the App built by the `unitcost` group
 
@@ -175,18 +179,7 @@ _every = click.option("--every", help="Repeat every period (30s, 5m, 1h) until C
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(
-        [
-            "auto",
-            "focus",
-            "cur-legacy",
-            "cur-2.0",
-            "azure-ea-actual",
-            "azure-ea-amortized",
-            "azure-ea",
-            "oci-cost-report",
-        ]
-    ),
+    type=click.Choice(BILLING_FORMATS),
     default="auto",
     show_default=True,
 )
