@@ -11,6 +11,7 @@ import json
 import sys
 import traceback
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,9 @@ class App:
 
     loaded: LoadedSettings
 
-    @property
+    @cached_property
     def store(self) -> Store:
+        """One Store per command, so its schema check (a database open) runs once, not per use."""
         s = self.loaded.settings
         return Store(s.db, lock_timeout_s=s.lock_timeout_s)
 
