@@ -1,13 +1,18 @@
 """Billing export files (FOCUS 1.0-1.3, AWS CUR legacy and 2.0, Azure EA cost exports, OCI cost
 reports) into billing_line_items.
 
-DuckDB's own CSV and Parquet readers do the reading, so a 10M-row export loads at close to the
-speed DuckDB reads it. One file = one transaction: its old rows are deleted, the new rows
-inserted, the file recorded and the watermark moved, all or nothing. CSV is read as text only
-(money never passes through a float); every conversion is strict, and when one fails the file is
-re-read in memory to name the first bad row and column.
+DuckDB's own CSV and Parquet readers do the reading, in parallel, so a 10M-row export loads at
+close to the speed DuckDB reads it. One file = one transaction: its old rows are deleted, the new
+rows inserted, the file recorded and the watermark moved, all or nothing. CSV is read as text
+(money never passes through a float: the typed fast path parses it as DECIMAL, never DOUBLE);
+every conversion is strict, and when one fails the file is re-read in memory to name the first
+bad row and column.
 
-Row numbers (source_row) are 1-based data rows: the header is not counted.
+Row numbers (source_row) are 1-based data rows: the header is not counted. Parquet has them from
+the reader (file_row_number). DuckDB's CSV reader has none, and `row_number() OVER ()` would
+serialize the whole load onto one thread; so CSV rows are inserted in file order (DuckDB keeps
+insertion order by default) with source_row 0, then numbered in the same transaction from their
+row ids, which follow that order.
 """
 
 from __future__ import annotations
@@ -70,9 +75,15 @@ def csv_header(path: str, shown: str) -> list[str]:
 
 
 def relation_sql(
-    path: str, header: list[str] | None = None, types: dict[str, str] | None = None
+    path: str,
+    header: list[str] | None = None,
+    types: dict[str, str] | None = None,
+    *,
+    numbered: bool = True,
 ) -> str:
     """A relation over the file with every column plus its 1-based data row number.
+
+    numbered=False (CSV only) gives 0 instead, for a parallel scan numbered after the insert.
 
     CSV: the dialect is fixed (comma, double quotes) and the columns are the header's, all read
     as text, so nothing is guessed; `NULL`, `null` and empty fields are NULL; a row with too few
@@ -86,8 +97,9 @@ def relation_sql(
         )
     types = types or {}
     cols = ", ".join(f"{_literal(c)}: {_literal(types.get(c, 'VARCHAR'))}" for c in header or [])
+    number = "row_number() OVER ()" if numbered else "0"
     return (
-        f"SELECT *, row_number() OVER () AS {ROW_COL} FROM read_csv({lit}, header = true, "
+        f"SELECT *, {number} AS {ROW_COL} FROM read_csv({lit}, header = true, "
         f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {{{cols}}}, "
         "nullstr = ['NULL', 'null', ''], strict_mode = true, null_padding = false)"
     )
@@ -164,7 +176,7 @@ def insert_sql(fmt: str, path: str, cols: list[bf.SourceColumn]) -> tuple[str, l
         "INSERT INTO billing_line_items (source_file, source_row, source_format, "
         f"{targets}, collector_run_id)\n"
         f"SELECT $source_file, {ROW_COL}, $source_format,\n  {select},\n  $run_id\n"
-        f"FROM ({relation_sql(path, header, types)})"
+        f"FROM ({relation_sql(path, header, types, numbered=False)})"
     )
     return sql, extras
 
@@ -324,13 +336,15 @@ def _write_file(
     """One transaction: replace the file's rows, record the file, move the watermark."""
     with store.write() as con:
         utc_session(con)
-        if _is_parquet(path):
-            # Parquet rows carry their own file_row_number, so order need not be kept;
-            # CSV numbering relies on it (row_number() OVER () in scan order).
-            con.execute("SET preserve_insertion_order = false")
+        # Parquet rows carry their own file_row_number, so their order need not be kept; CSV
+        # rows are numbered from their row ids, which follow insertion order only when kept.
+        order = "false" if _is_parquet(path) else "true"
+        con.execute(f"SET preserve_insertion_order = {order}")
         con.execute(sqlfiles.load("queries", "billing_macros"))
         con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
         con.execute(sql, {"source_file": shown, "source_format": detected, "run_id": run_id})
+        if not _is_parquet(path):
+            con.execute(sqlfiles.load("queries", "billing_number_rows"), [shown])
         n_row = con.execute(
             "SELECT count(*) FROM billing_line_items WHERE source_file = ?", [shown]
         ).fetchone()

@@ -10,10 +10,20 @@ CREATE OR REPLACE TEMP MACRO uc_try_ts(x) AS CASE
     ELSE CAST(try_strptime(
         trim(x), ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y']) AS TIMESTAMPTZ)
     END;
+-- uc_fast_ts: the common shapes only, `YYYY-MM-DD HH:MM:SS` (or with `T`) naive or with `Z`,
+-- through the plain TIMESTAMP cast, several times cheaper than the zone-aware one; NULL for
+-- anything else. The shape test matters: the TIMESTAMP cast would drop an offset like +02:00.
+CREATE OR REPLACE TEMP MACRO uc_fast_ts(x) AS CASE
+    WHEN length(x) = 19 AND x[5] = '-' AND x[17] = ':'
+        THEN CAST(try_cast(x AS TIMESTAMP) AS TIMESTAMPTZ)
+    WHEN length(x) = 20 AND x[20] = 'Z' AND x[5] = '-' AND x[17] = ':'
+        THEN CAST(try_cast(x[1:19] AS TIMESTAMP) AS TIMESTAMPTZ)
+    END;
 -- uc_ts: as uc_try_ts, but a value that is not a time aborts the statement (no silent NULLs).
-CREATE OR REPLACE TEMP MACRO uc_ts(x) AS CASE
+-- The general path runs only for the rows the fast one left NULL (coalesce is lazy per row).
+CREATE OR REPLACE TEMP MACRO uc_ts(x) AS coalesce(uc_fast_ts(x), CASE
     WHEN x IS NULL OR trim(x) = '' THEN NULL
-    ELSE coalesce(uc_try_ts(x), error('not a timestamp: ' || x)) END;
+    ELSE coalesce(uc_try_ts(x), error('not a timestamp: ' || x)) END);
 -- uc_try_money: a decimal number; also `$50,000.00 ` as the FOCUS spec's own examples write
 -- money (optional $, comma thousands groups of exactly three digits). NULL otherwise.
 CREATE OR REPLACE TEMP MACRO uc_try_money(x) AS coalesce(
@@ -21,10 +31,11 @@ CREATE OR REPLACE TEMP MACRO uc_try_money(x) AS coalesce(
     CASE WHEN regexp_full_match(trim(x), '-?\$?\d{1,3}(,\d{3})+(\.\d+)?|-?\$\d+(\.\d+)?')
          THEN try_cast(replace(replace(trim(x), '$', ''), ',', '') AS DECIMAL(38, 10)) END
 );
--- uc_money: as uc_try_money, but text that is not money aborts the statement.
-CREATE OR REPLACE TEMP MACRO uc_money(x) AS CASE
+-- uc_money: as uc_try_money, but text that is not money aborts the statement. A plain number
+-- takes the direct cast; only what it refuses goes through trim and the `$1,000` forms.
+CREATE OR REPLACE TEMP MACRO uc_money(x) AS coalesce(try_cast(x AS DECIMAL(38, 10)), CASE
     WHEN x IS NULL OR trim(x) = '' THEN NULL
-    ELSE coalesce(uc_try_money(x), error('not a decimal number: ' || x)) END;
+    ELSE coalesce(uc_try_money(x), error('not a decimal number: ' || x)) END);
 -- uc_az_tags_text: Azure EA exports write Tags as JSON members without the braces
 -- (`"env": "prod","org": "trey"`); newer exports add the braces. Text of a JSON object.
 CREATE OR REPLACE TEMP MACRO uc_az_tags_text(x) AS CASE

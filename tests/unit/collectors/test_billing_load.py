@@ -11,6 +11,7 @@ import pytest
 from unitcost.collectors import billing, billing_formats
 
 from tests.unit.collectors.conftest import FIXTURES
+from unitcost import sqlfiles
 from unitcost.errors import InputError
 from unitcost.store import Store
 
@@ -216,3 +217,42 @@ def test_duckdb_reads_what_we_store(cstore: Store) -> None:
             "ORDER BY source_row"
         ).fetchall()
     assert [Decimal(s[0]) for s in src] == [g[0] for g in got]
+
+
+def test_csv_rows_numbered_in_file_order_across_threads_and_row_groups(
+    cstore: Store, tmp_path: Path
+) -> None:
+    """CSV rows are inserted in parallel and numbered afterwards from their row ids: every
+    row's number must still be its position in the file, over several row groups and threads,
+    after a reload that deleted the file's earlier rows in the same transaction."""
+    n = 300_001  # > two 122,880-row groups, so DuckDB splits the scan across threads
+    path = tmp_path / "big.csv"
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT (i % 97) / 8 AS BilledCost, 1 AS EffectiveCost, "
+        "'2025-01-01 00:00:00' AS ChargePeriodStart, 'USD' AS BillingCurrency, "
+        "'arn:aws:ec2:us-east-1:123456789012:instance/i-' || i AS ResourceId, "
+        "i + 1 AS x_Line FROM range(?) t(i)) TO '" + str(path) + "' (HEADER)",
+        [n],
+    )
+    con.close()
+    billing.load_file(cstore, str(path))
+    other = write(tmp_path, "small.csv", good_rows())
+    billing.load_file(cstore, str(other))
+    billing.load_file(cstore, str(path), force=True)  # delete + insert + number again
+    with cstore.read() as con:
+        con.execute("SET threads = 4")
+        bad = con.execute(
+            "SELECT count(*) FROM billing_line_items WHERE source_file = ? "
+            "AND source_row <> CAST(x_Extensions->>'$.x_Line' AS BIGINT)",
+            [str(path)],
+        ).fetchone()
+        span = con.execute(
+            "SELECT count(*), min(source_row), max(source_row) FROM billing_line_items "
+            "WHERE source_file = ?",
+            [str(path)],
+        ).fetchone()
+        dupes = con.execute(sqlfiles.load("checks", "billing_natural_key_unique")).fetchall()
+    assert span == (n, 1, n)
+    assert bad == (0,)
+    assert dupes == []

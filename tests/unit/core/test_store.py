@@ -103,3 +103,31 @@ def test_money_columns_are_decimal(store: Store) -> None:
         )
     for col in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
         assert types[col].startswith("DECIMAL"), col
+
+
+def test_0004_rebuilds_billing_line_items_keeping_rows(tmp_path: Path) -> None:
+    """A database with billed rows under 0001's indexed table keeps every row, column and
+    constraint but the index after 0004 (the natural key is then kept by the loader)."""
+    store = Store(tmp_path / "old.duckdb")
+    before = [m for m in available_migrations() if m.version < 4]
+    store.migrate(before)
+    con = duckdb.connect(str(store.path))  # the Store refuses an outdated schema, by design
+    try:
+        con.execute(
+            "INSERT INTO billing_line_items (source_file, source_row, source_format, BilledCost,"
+            " Tags) VALUES ('f.csv', 1, 'focus-1.0', 1.2345678901, '{\"a\": \"b\"}'),"
+            " ('f.csv', 2, 'focus-1.0', NULL, NULL)"
+        )
+        old = con.execute("SELECT * FROM billing_line_items ORDER BY source_row").fetchall()
+        old_cols = con.execute("DESCRIBE billing_line_items").fetchall()
+    finally:
+        con.close()
+    store.migrate()
+    with store.write() as con:
+        assert con.execute("SELECT * FROM billing_line_items ORDER BY source_row").fetchall() == old
+        assert con.execute("DESCRIBE billing_line_items").fetchall() == [
+            (*c[:3], None, *c[4:])
+            for c in old_cols  # no PRI key column any more
+        ]
+        with pytest.raises(duckdb.ConstraintException):  # NOT NULL survives the rebuild
+            con.execute("INSERT INTO billing_line_items (source_file) VALUES ('x')")
