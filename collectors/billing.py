@@ -342,13 +342,12 @@ def _write_file(
         con.execute(f"SET preserve_insertion_order = {order}")
         con.execute(sqlfiles.load("queries", "billing_macros"))
         con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
-        con.execute(sql, {"source_file": shown, "source_format": detected, "run_id": run_id})
+        inserted = con.execute(
+            sql, {"source_file": shown, "source_format": detected, "run_id": run_id}
+        ).fetchone()
+        n = int(inserted[0]) if inserted else 0  # INSERT returns its row count
         if not _is_parquet(path):
             con.execute(sqlfiles.load("queries", "billing_number_rows"), [shown])
-        n_row = con.execute(
-            "SELECT count(*) FROM billing_line_items WHERE source_file = ?", [shown]
-        ).fetchone()
-        n = int(n_row[0]) if n_row else 0
         con.execute(
             sqlfiles.load("queries", "billing_file_upsert"),
             [shown, detected, fingerprint, n, extras, run_id],

@@ -10,15 +10,11 @@ CREATE OR REPLACE TEMP MACRO uc_try_ts(x) AS CASE
     ELSE CAST(try_strptime(
         trim(x), ['%m/%d/%Y %H:%M:%S', '%m/%d/%Y %H:%M', '%m/%d/%Y']) AS TIMESTAMPTZ)
     END;
--- uc_fast_ts: the common shapes only, `YYYY-MM-DD HH:MM:SS` (or with `T`) naive or with `Z`,
--- through the plain TIMESTAMP cast, several times cheaper than the zone-aware one; NULL for
--- anything else. The shape test matters: the TIMESTAMP cast would drop an offset like +02:00.
+-- uc_fast_ts: ISO 8601 text as it is (no trim), the shape nearly every export writes; NULL for
+-- anything else, which then takes uc_try_ts's slower general path. US dates (with `/`) never
+-- take it: the cast would read `4/1/25` as the year 4.
 CREATE OR REPLACE TEMP MACRO uc_fast_ts(x) AS CASE
-    WHEN length(x) = 19 AND x[5] = '-' AND x[17] = ':'
-        THEN CAST(try_cast(x AS TIMESTAMP) AS TIMESTAMPTZ)
-    WHEN length(x) = 20 AND x[20] = 'Z' AND x[5] = '-' AND x[17] = ':'
-        THEN CAST(try_cast(x[1:19] AS TIMESTAMP) AS TIMESTAMPTZ)
-    END;
+    WHEN NOT contains(x, '/') THEN try_cast(x AS TIMESTAMPTZ) END;
 -- uc_ts: as uc_try_ts, but a value that is not a time aborts the statement (no silent NULLs).
 -- The general path runs only for the rows the fast one left NULL (coalesce is lazy per row).
 CREATE OR REPLACE TEMP MACRO uc_ts(x) AS coalesce(uc_fast_ts(x), CASE
