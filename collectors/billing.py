@@ -348,6 +348,8 @@ def _write_file(
         n = int(inserted[0]) if inserted else 0  # INSERT returns its row count
         if not _is_parquet(path):
             con.execute(sqlfiles.load("queries", "billing_number_rows"), [shown])
+        if detected in native.AZURE_FORMATS:
+            _refuse_double_count(con, shown, detected)
         con.execute(
             sqlfiles.load("queries", "billing_file_upsert"),
             [shown, detected, fingerprint, n, extras, run_id],
@@ -359,6 +361,25 @@ def _write_file(
             if wm and wm[0] is not None:
                 set_watermark(con, "billing", watermark_source, wm[0])
     return n
+
+
+def _refuse_double_count(con: duckdb.DuckDBPyConnection, shown: str, detected: str) -> None:
+    """Azure's actual-cost and amortized-cost exports list the same usage: loading both for the
+    same account and days would double every unit cost. Refused (the transaction rolls back)."""
+    others = con.execute(sqlfiles.load("queries", "billing_azure_overlap"), [shown]).fetchall()
+    if not others:
+        return
+    names = ", ".join(f"{f} ({fmt})" for f, fmt, _ in others)
+    raise input_error(
+        shown,
+        msg=(
+            f"this {detected} export covers the same billing account and days as {names}: "
+            "Azure's actual and amortized exports list the same usage, so both would count it "
+            "twice. Collect one kind per store (point the billing source at that export's "
+            "folder or prefix; amortized gives EffectiveCost, the basis of unit costs); "
+            "nothing from this file was written"
+        ),
+    )
 
 
 def local_files(location: str) -> list[Path]:

@@ -147,33 +147,36 @@ def test_oci_cost_report_reconciles(cstore: Store) -> None:
     assert set(df["cost/myCostOverage"]) == {""} and set(df["lineItem/isCorrection"]) == {"false"}
 
 
-def test_azure_actual_vs_amortized_show_the_reservation_purchase_spread(cstore: Store) -> None:
+def test_azure_actual_vs_amortized_show_the_reservation_purchase_spread(
+    cstore: Store, tmp_path: Path
+) -> None:
     """What the pair shows: the reservation purchase is cash in the actual export only (with
     EffectiveCost 0); the amortized export has commitment-covered usage (a reservation and a
     savings plan) that is effective cost but billed 0; the on-demand usage in the actual export
-    appears identically in the amortized one."""
+    appears identically in the amortized one. (Two stores: one store refuses the pair.)"""
     billing.load_file(cstore, str(ACTUAL))
-    billing.load_file(cstore, str(AMORTIZED))
-    a, m = str(ACTUAL), str(AMORTIZED)
+    other = Store(tmp_path / "amortized.duckdb")
+    other.migrate()
+    billing.load_file(other, str(AMORTIZED))
+    a = str(ACTUAL)
     with cstore.read() as con:
+        con.execute(f"ATTACH '{other.path}' AS m (READ_ONLY)")
         purchases = con.execute(
             "SELECT source_file, PricingCategory, CommitmentDiscountType, BilledCost, "
-            "EffectiveCost FROM billing_line_items WHERE ChargeCategory = 'Purchase' "
-            "ORDER BY source_file"
+            "EffectiveCost FROM (FROM billing_line_items UNION ALL BY NAME "
+            "FROM m.billing_line_items) WHERE ChargeCategory = 'Purchase' ORDER BY source_file"
         ).fetchall()
         covered = con.execute(
             "SELECT CommitmentDiscountType, CommitmentDiscountStatus, BilledCost, EffectiveCost "
-            "FROM billing_line_items WHERE source_file = ? AND PricingCategory = 'Committed' "
-            "ORDER BY 1",
-            [m],
+            "FROM m.billing_line_items WHERE PricingCategory = 'Committed' ORDER BY 1"
         ).fetchall()
         missing = con.execute(
             "SELECT ChargePeriodStart, ResourceId, SkuMeter, ConsumedQuantity, BilledCost, "
             "EffectiveCost FROM billing_line_items WHERE source_file = ? "
             "AND ChargeCategory = 'Usage' AND PricingCategory = 'Standard' "
             "EXCEPT ALL SELECT ChargePeriodStart, ResourceId, SkuMeter, ConsumedQuantity, "
-            "BilledCost, EffectiveCost FROM billing_line_items WHERE source_file = ?",
-            [a, m],
+            "BilledCost, EffectiveCost FROM m.billing_line_items",
+            [a],
         ).fetchall()
     src = read(ACTUAL)
     bought = src[(src["ChargeType"] == "Purchase") & (src["PricingModel"] == "Reservation")]
@@ -194,6 +197,24 @@ def test_azure_actual_vs_amortized_show_the_reservation_purchase_spread(cstore: 
     assert sorted(covered) == sorted(want_covered) and len(covered) == 2
     assert all(e > 0 for *_, e in covered)
     assert missing == []
+
+
+def test_azure_actual_and_amortized_of_the_same_days_are_not_both_kept(cstore: Store) -> None:
+    """Both exports list the same usage: the second is refused whole, naming both files, and
+    the first stays as it was; the same file reloaded is not a double count."""
+    billing.load_file(cstore, str(ACTUAL))
+    before = stored_totals(cstore, str(ACTUAL))
+    with pytest.raises(InputError) as err:
+        billing.load_file(cstore, str(AMORTIZED))
+    text = str(err.value)
+    assert text.startswith(f"{AMORTIZED}: this azure-ea-amortized export")
+    assert f"{ACTUAL} (azure-ea-actual)" in text and "twice" in text
+    assert stored_totals(cstore, str(ACTUAL)) == before
+    with cstore.read() as con:
+        files = con.execute("SELECT DISTINCT source_file FROM billing_line_items").fetchall()
+    assert files == [(str(ACTUAL),)]
+    billing.load_file(cstore, str(ACTUAL), force=True)
+    assert stored_totals(cstore, str(ACTUAL)) == before
 
 
 def test_azure_pricing_categories_follow_pricing_model(cstore: Store) -> None:
