@@ -212,7 +212,7 @@ async def _send_once(
             async for data in resp.content.iter_any():
                 now = clock()
                 had_first = st.first_chunk_ns is not None
-                st.feed_events(buf.feed(data), now)
+                st.feed_read(buf, data, now)
                 if not had_first and st.first_chunk_ns is not None and task in wd.deadlines:
                     wd.deadlines[task] = (total_deadline, "TotalTimeout")
                 if st.done:
