@@ -10,6 +10,7 @@ request headers, never in a record, a log line or the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import weakref
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import aiohttp
+import yarl
 from unitcost.bench.records import RequestRecord
 from unitcost.bench.sse import MalformedStream, SSEBuffer, StreamErrorEvent, StreamState
 
@@ -52,6 +54,15 @@ class ClientConfig:
     def url(self) -> str:
         path = "/v1/chat/completions" if self.api == "chat" else "/v1/completions"
         return self.root + path
+
+    @functools.cached_property
+    def post_url(self) -> yarl.URL | str:
+        """`url` parsed once (aiohttp would parse the string again on every request); an
+        unparsable one stays a string, so aiohttp reports it per request as before."""
+        try:
+            return yarl.URL(self.url)
+        except ValueError:
+            return self.url
 
     def headers(self) -> dict[str, str]:
         """Request headers; the key is read from the environment at this moment only."""
@@ -194,12 +205,13 @@ async def _send_once(
     first_deadline = min(now_s + cfg.first_token_timeout_s, total_deadline)
     first_phase = "FirstTokenTimeout" if first_deadline < total_deadline else "TotalTimeout"
     wd.deadlines[task] = (first_deadline, first_phase)
-    data_kw: dict[str, Any] = (
-        {"data": body, "headers": _JSON_HEADERS} if isinstance(body, bytes) else {"json": body}
-    )
     rec.sent_ns = clock()
     try:
-        async with session.post(cfg.url, **data_kw) as resp:
+        if isinstance(body, bytes):
+            post = session.post(cfg.post_url, data=body, headers=_JSON_HEADERS)
+        else:
+            post = session.post(cfg.post_url, json=body)
+        async with post as resp:
             rec.http_status = resp.status
             if resp.status != 200:
                 text = (await resp.content.read(64 * 1024)).decode("utf-8", "replace")
@@ -212,7 +224,7 @@ async def _send_once(
             async for data in resp.content.iter_any():
                 now = clock()
                 had_first = st.first_chunk_ns is not None
-                st.feed_events(buf.feed(data), now)
+                st.feed_read(buf, data, now)
                 if not had_first and st.first_chunk_ns is not None and task in wd.deadlines:
                     wd.deadlines[task] = (total_deadline, "TotalTimeout")
                 if st.done:

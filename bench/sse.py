@@ -54,52 +54,84 @@ class StreamState:
         """Apply one event's data (the bytes after `data:`), seen at `now_ns`."""
         self.feed_events(((b"", data),), now_ns)
 
+    def feed_read(self, buf: SSEBuffer, data: bytes, now_ns: int) -> None:
+        """Apply one network read (raw bytes, split by `buf`), stamped `now_ns`: the client's
+        per-read call. Reads made only of plain `data: ...` events (every server's usual shape)
+        skip building (name, data) pairs; anything else goes through the full SSE decoder."""
+        datas = buf.feed_plain(data)
+        if datas is None:
+            self.feed_events(buf.feed(data), now_ns)
+        else:
+            self.feed_datas(datas, now_ns)
+
     def feed_events(self, events: Iterable[tuple[bytes, bytes]], now_ns: int) -> None:
         """Apply (event_name, data) pairs that arrived in one network read, stamped `now_ns`.
 
-        Hot path (every event of every request): one loop over the read's events, attribute
-        access through __slots__, the common content chunk decided in a few dict lookups; the
-        rare shapes (errors, usage, reasoning text, completions' `text`) go to helpers. Every
-        event is still fully JSON-parsed, so a malformed one is always caught.
+        An `error` event raises after the events before it are applied (unless `[DONE]` came
+        first); every other event is applied by feed_datas.
         """
+        datas: list[bytes] = []
         for name, data in events:
-            self.events += 1
             if name and name == b"error":
+                self.feed_datas(datas, now_ns)
+                if self.done:
+                    return
+                self.events += 1
                 raise StreamErrorEvent(data.decode("utf-8", "replace")[:500])
-            if data[:1] != b"{" and _is_done(data):
-                self.done = True
-                return
-            try:
-                obj = _loads(data)
-            except (_JSONError, ValueError) as exc:
-                raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
-            if type(obj) is not dict:
-                raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
-            if len(obj) > 1 or "choices" not in obj:  # ids, model, usage, error: look closer
-                self._extras(obj)
-            choices = obj.get("choices")
-            if not choices:
-                continue
-            try:
-                choice = choices[0]
-                delta = choice.get("delta")
-                text = delta.get("content") if delta is not None else None
-                if not text or type(text) is not str:
-                    text = _choice_text(choice)
-                finish = choice.get("finish_reason")
-            except (AttributeError, TypeError, KeyError) as exc:
-                raise MalformedStream(f"SSE chunk has an unexpected shape: {data[:200]!r}") from exc
-            if finish:
-                self.finish_reason = str(finish)
-            if text:
-                last = self.last_chunk_ns
-                if last is None:
-                    self.first_chunk_ns = now_ns
-                else:
-                    self.chunk_gaps_ns.append(now_ns - last)
-                self.last_chunk_ns = now_ns
-                self.content_chunks += 1
-                self.text_parts.append(text)
+            datas.append(data)
+        self.feed_datas(datas, now_ns)
+
+    def feed_datas(self, datas: list[bytes], now_ns: int) -> None:
+        """Apply the data of unnamed events that arrived in one read, stamped `now_ns`.
+
+        Hot path (every event of every request): one loop, the stream's counters held in
+        locals and written back once, the common content chunk decided in a few dict lookups;
+        the rare shapes (errors, usage, reasoning text, completions' `text`) go to helpers.
+        Every event is still fully JSON-parsed, so a malformed one is always caught. Events
+        after `[DONE]` are ignored.
+        """
+        n, chunks, last = self.events, self.content_chunks, self.last_chunk_ns
+        gaps, parts = self.chunk_gaps_ns, self.text_parts
+        try:
+            for data in datas:
+                n += 1
+                if data[:1] != b"{" and _is_done(data):
+                    self.done = True
+                    return
+                try:
+                    obj = _loads(data)
+                except (_JSONError, ValueError) as exc:
+                    raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
+                if type(obj) is not dict:
+                    raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
+                if len(obj) > 1 or "choices" not in obj:  # ids, model, usage, error: look closer
+                    self._extras(obj)
+                choices = obj.get("choices")
+                if not choices:
+                    continue
+                try:
+                    choice = choices[0]
+                    delta = choice.get("delta")
+                    text = delta.get("content") if delta is not None else None
+                    if not text or type(text) is not str:
+                        text = _choice_text(choice)
+                    finish = choice.get("finish_reason")
+                except (AttributeError, TypeError, KeyError) as exc:
+                    raise MalformedStream(
+                        f"SSE chunk has an unexpected shape: {data[:200]!r}"
+                    ) from exc
+                if finish:
+                    self.finish_reason = str(finish)
+                if text:
+                    if last is None:
+                        self.first_chunk_ns = now_ns
+                    else:
+                        gaps.append(now_ns - last)
+                    last = now_ns
+                    chunks += 1
+                    parts.append(text)
+        finally:
+            self.events, self.content_chunks, self.last_chunk_ns = n, chunks, last
 
     def _extras(self, obj: dict[str, Any]) -> None:
         """The keys besides `choices` that matter: an error object, and usage counts."""
@@ -151,6 +183,23 @@ class SSEBuffer:
     def __init__(self) -> None:
         self._buf = b""
         self._dec = SSEDecoder()
+
+    def feed_plain(self, data: bytes) -> list[bytes] | None:
+        """The data of the complete events in `data` (plus what was buffered) when every one
+        is a single `data: ` line, as after `split`; None, consuming nothing, otherwise."""
+        if b"\r" in data:
+            return None
+        buf = self._buf + data if self._buf else data
+        blocks = buf.split(b"\n\n")
+        tail = blocks.pop()
+        # No newline inside a block: the only ones are the separators (and the tail's).
+        if buf.count(b"\n") - tail.count(b"\n") != 2 * len(blocks):
+            return None
+        datas = [b[6:] for b in blocks if b[:6] == b"data: "]
+        if len(datas) != len(blocks):
+            return None
+        self._buf = tail
+        return datas
 
     def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
         """Complete events in `data` (plus what was buffered), as (event_name, data)."""

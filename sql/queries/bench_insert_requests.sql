@@ -1,6 +1,6 @@
 -- bench_insert_requests: append one batch of request records (registered as bench_requests_batch).
 -- Upstream: unitcost.bench.records.RecordWriter. Re-flushing the same request replaces it.
--- chunk_gaps_ns arrives as 'g1,g2,...' (ns) and is split here: faster than Python lists.
+-- The batch is an Arrow table (records._table); chunk_gaps_ns arrives as BIGINT[] already.
 INSERT OR REPLACE INTO bench_requests (
     run_id, request_id, phase, scheduled_ns, dequeued_ns, sent_ns, first_chunk_ns,
     last_chunk_ns, end_ns, chunk_gaps_ns, content_chunks, prompt_tokens, output_tokens,
@@ -8,6 +8,6 @@ INSERT OR REPLACE INTO bench_requests (
 )
 SELECT
     run_id, request_id, phase, scheduled_ns, dequeued_ns, sent_ns, first_chunk_ns,
-    last_chunk_ns, end_ns, CAST(CASE WHEN chunk_gaps_ns = '' THEN [] ELSE string_split(chunk_gaps_ns, ',') END AS BIGINT[]), content_chunks, prompt_tokens,
+    last_chunk_ns, end_ns, chunk_gaps_ns, content_chunks, prompt_tokens,
     output_tokens, token_source, http_status, status, error_class, error_message, finish_reason
 FROM bench_requests_batch;

@@ -97,3 +97,64 @@ def test_buffer_and_state_on_one_read() -> None:
     st = StreamState()
     st.feed_events(SSEBuffer().feed(body + b"data: [DONE]\n\n"), 11)
     assert st.done and st.text == "ab" and st.first_chunk_ns == st.last_chunk_ns == 11
+
+
+def _state(st: StreamState) -> tuple[object, ...]:
+    return (
+        st.first_chunk_ns,
+        st.last_chunk_ns,
+        st.chunk_gaps_ns,
+        st.content_chunks,
+        st.text,
+        st.prompt_tokens,
+        st.output_tokens,
+        st.finish_reason,
+        st.done,
+        st.events,
+    )
+
+
+_PLAIN = b"".join(
+    b"data: " + json.dumps(o).encode() + b"\n\n"
+    for o in (
+        {"choices": [{"delta": {"role": "assistant", "content": ""}}]},
+        {"choices": [{"delta": {"content": "a"}}]},
+        {"choices": [{"delta": {"content": "b\n"}, "finish_reason": "stop"}]},
+        {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}},
+    )
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _PLAIN + b"data: [DONE]\n\n",
+        _PLAIN.replace(b"\n\n", b"\r\n\r\n") + b"data: [DONE]\r\n\r\n",  # CRLF: full decoder
+        b": keep-alive\n\n" + _PLAIN + b"id: 7\ndata: [DONE]\n\n",  # comment, id line
+        _PLAIN.replace(b"data: {", b'data: {"x": 1,\ndata: ', 1),  # multi-line data
+        _PLAIN + b"\n\n\ndata: [DONE]\n\n",  # extra blank lines
+        _PLAIN + b"data:[DONE]\n\n",  # no space after the colon
+    ],
+)
+def test_feed_read_matches_the_full_decoder_at_every_split(body: bytes) -> None:
+    """The plain-events fast path (feed_read) sees exactly what buffer.feed + feed_events see."""
+    want = StreamState()
+    ref = SSEBuffer()
+    want.feed_events(ref.feed(body), 1)
+    want.feed_events(ref.close(), 2)
+    for cut in range(1, len(body)):
+        st, buf = StreamState(), SSEBuffer()
+        st.feed_read(buf, body[:cut], 1)
+        st.feed_read(buf, body[cut:], 1)
+        st.feed_events(buf.close(), 2)
+        assert _state(st) == _state(want), cut
+
+
+def test_feed_read_error_event_and_malformed_data() -> None:
+    with pytest.raises(StreamErrorEvent):
+        StreamState().feed_read(SSEBuffer(), _PLAIN + b"event: error\ndata: boom\n\n", 1)
+    with pytest.raises(MalformedStream):
+        StreamState().feed_read(SSEBuffer(), b"data: {not json\n\n", 1)
+    st = StreamState()
+    st.feed_read(SSEBuffer(), _PLAIN + b"data: [DONE]\n\nevent: error\ndata: late\n\n", 1)
+    assert st.done and st.text == "ab\n" and st.events == 5
