@@ -47,10 +47,25 @@ pass_app = click.make_pass_decorator(App)
 
 #: Command groups of the subpackages, imported only when used so `unitcost db ...` and
 #: `unitcost --help` do not pay for pandas, aiohttp and boto3.
+# name -> (module, attribute, its one-line help). The help is repeated here so that
+# `unitcost --help` lists these groups without importing them (aiohttp, pandas, boto3: ~2 s);
+# a test keeps it equal to each command's own.
 LAZY_COMMANDS = {
-    "bench": ("unitcost.bench.cli", "bench"),
-    "collect": ("unitcost.collectors.cli", "collect"),
-    "emulate": ("unitcost.emulate.cli", "emulate"),
+    "bench": (
+        "unitcost.bench.cli",
+        "bench",
+        "Load-test OpenAI-compatible endpoints; results go to the DuckDB store.",
+    ),
+    "collect": (
+        "unitcost.collectors.cli",
+        "collect",
+        "Collect billing, Prometheus, /metrics scrapes and GPU samples into the store.",
+    ),
+    "emulate": (
+        "unitcost.emulate.cli",
+        "emulate",
+        "Serve OpenAI-compatible endpoints that behave like the chosen GPUs would (EMULATED).",
+    ),
 }
 
 
@@ -62,11 +77,28 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in LAZY_COMMANDS:
-            module, attr = LAZY_COMMANDS[cmd_name]
+            module, attr, _ = LAZY_COMMANDS[cmd_name]
             command = getattr(importlib.import_module(module), attr)
             assert isinstance(command, click.Command)
             return command
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's listing, but lazy groups show their stored help instead of being imported."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        rows = []
+        for name in names:
+            if name in LAZY_COMMANDS:
+                stub = click.Command(name, help=LAZY_COMMANDS[name][2])  # truncated as click does
+                rows.append((name, stub.get_short_help_str(limit)))
+                continue
+            cmd = super().get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -81,3 +81,30 @@ def test_config_show_redacts_and_names_origins(run_cli: Any, tmp_path: Path) -> 
     assert out["settings"]["prometheus"][0]["bearer_token_env"] == "PROM_TOKEN"
     assert out["settings"]["aws"]["region"] == "eu-west-1"
     assert out["origins"]["aws.region"] == "environment variable UNITCOST_AWS__REGION"
+
+
+def test_lazy_groups_help_matches_their_own_and_help_imports_none() -> None:
+    """`unitcost --help` lists bench/collect/emulate from stored one-line help, without
+    importing them; the stored text must stay what each group says of itself."""
+    import importlib
+    import subprocess
+    import sys
+
+    from unitcost.cli import LAZY_COMMANDS
+
+    for name, (module, attr, short) in LAZY_COMMANDS.items():
+        command = getattr(importlib.import_module(module), attr)
+        assert command.get_short_help_str(limit=500) == short, name
+    code = (
+        "import sys\nfrom click.testing import CliRunner\nfrom unitcost.cli import cli\n"
+        "out = CliRunner().invoke(cli, ['--help']).output\n"
+        "loaded = [m for m in ('unitcost.bench.cli', 'unitcost.collectors.cli', "
+        "'unitcost.emulate.cli') if m in sys.modules]\n"
+        "print(loaded)\nprint(out)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("[]\n")
+    for name in LAZY_COMMANDS:
+        assert f"\n  {name} " in out
