@@ -25,7 +25,6 @@ from unitcost.bench.sse import MalformedStream, SSEBuffer, StreamErrorEvent, Str
 from unitcost.errors import BenchError
 
 _ERR_BODY_CHARS = 500
-_JSON_HEADERS = {"Content-Type": "application/json"}
 #: Several pooled connections can be stale at once (one per slot the server closed).
 STALE_RETRIES = 3
 
@@ -167,7 +166,8 @@ async def send(
 ) -> StreamState:
     """Send one streaming request and fill `rec`; never raises except CancelledError.
 
-    `body` is the JSON object or its bytes already serialized (the runner pre-serializes).
+    `session` comes from make_session (it carries the JSON and auth headers). `body` is the
+    JSON object or its bytes already serialized (the runner pre-serializes).
     On cancellation the record keeps status 'cancelled' with the stamps it had reached.
 
     A pooled keep-alive connection the server has already closed (llama-server closes them
@@ -208,7 +208,9 @@ async def _send_once(
     rec.sent_ns = clock()
     try:
         if isinstance(body, bytes):
-            post = session.post(cfg.post_url, data=body, headers=_JSON_HEADERS)
+            # Content-Type comes from the session's headers (make_session): no per-request
+            # header dict for aiohttp to merge.
+            post = session.post(cfg.post_url, data=body)
         else:
             post = session.post(cfg.post_url, json=body)
         async with post as resp:

@@ -43,7 +43,7 @@ COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestRecord:
     """One request: raw perf_counter_ns stamps and counts only; metrics are derived later."""
 

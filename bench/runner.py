@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import aiohttp
-import orjson
+import msgspec
 from unitcost.bench import client, metrics
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.profiles import LoadProfile, arrivals
@@ -270,11 +270,11 @@ class _Run:
                 self._finished(rec)
 
     def _body(self, i: int, item: WorkItem) -> bytes:
-        """Request bodies serialized once per distinct item (orjson), not once per request."""
+        """Request bodies serialized once per distinct item (msgspec), not once per request."""
         k = i % len(self.spec.items)
         b = self.bodies.get(k)
         if b is None:
-            b = orjson.dumps(client.build_payload(self.spec.client, item.prompt, item.max_tokens))
+            b = msgspec.json.encode(client.build_payload(self.spec.client, item.prompt, item.max_tokens))
             self.bodies[k] = b
         return b
 

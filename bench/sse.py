@@ -17,9 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-# orjson parses the small chunk objects several times faster than json (measured in perf).
-from orjson import JSONDecodeError as _JSONError
-from orjson import loads as _loads
+import msgspec
 
 
 class MalformedStream(Exception):
@@ -85,13 +83,16 @@ class StreamState:
         """Apply the data of unnamed events that arrived in one read, stamped `now_ns`.
 
         Hot path (every event of every request): one loop, the stream's counters held in
-        locals and written back once, the common content chunk decided in a few dict lookups;
-        the rare shapes (errors, usage, reasoning text, completions' `text`) go to helpers.
-        Every event is still fully JSON-parsed, so a malformed one is always caught. Events
-        after `[DONE]` are ignored.
+        locals and written back once. Each event is decoded by msgspec straight into the
+        typed `_Chunk` (C code validates the whole object; no dict lookups in Python); an
+        event that is valid JSON of another shape takes `_loose`, the lenient dict walk, so
+        both give the same answer (tests compare them). Every event is fully parsed, so a
+        malformed one is always caught. Events after `[DONE]` are ignored.
         """
         n, chunks, last = self.events, self.content_chunks, self.last_chunk_ns
         gaps, parts = self.chunk_gaps_ns, self.text_parts
+        text: str | None
+        finish: str | None
         try:
             for data in datas:
                 n += 1
@@ -99,29 +100,27 @@ class StreamState:
                     self.done = True
                     return
                 try:
-                    obj = _loads(data)
-                except (_JSONError, ValueError) as exc:
+                    c = _decode_chunk(data)
+                except msgspec.ValidationError:
+                    text, finish = self._loose(data)
+                except (msgspec.DecodeError, ValueError) as exc:
                     raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
-                if type(obj) is not dict:
-                    raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
-                if len(obj) > 1 or "choices" not in obj:  # ids, model, usage, error: look closer
-                    self._extras(obj)
-                choices = obj.get("choices")
-                if not choices:
-                    continue
-                try:
+                else:
+                    if c.error or c.usage is not None:
+                        self._typed_extras(c)
+                    choices = c.choices
+                    if not choices:
+                        continue
                     choice = choices[0]
-                    delta = choice.get("delta")
-                    text = delta.get("content") if delta is not None else None
-                    if not text or type(text) is not str:
-                        text = _choice_text(choice)
-                    finish = choice.get("finish_reason")
-                except (AttributeError, TypeError, KeyError) as exc:
-                    raise MalformedStream(
-                        f"SSE chunk has an unexpected shape: {data[:200]!r}"
-                    ) from exc
+                    d = choice.delta
+                    text = (
+                        (d.content or d.reasoning_content or d.reasoning)
+                        if d is not None
+                        else choice.text
+                    )
+                    finish = choice.finish_reason
                 if finish:
-                    self.finish_reason = str(finish)
+                    self.finish_reason = finish
                 if text:
                     if last is None:
                         self.first_chunk_ns = now_ns
@@ -133,12 +132,26 @@ class StreamState:
         finally:
             self.events, self.content_chunks, self.last_chunk_ns = n, chunks, last
 
-    def _extras(self, obj: dict[str, Any]) -> None:
-        """The keys besides `choices` that matter: an error object, and usage counts."""
+    def _typed_extras(self, c: _Chunk) -> None:
+        """A typed chunk's error (raised) and usage counts (kept)."""
+        if c.error:
+            _raise_error(c.error)
+        u = c.usage
+        if u is not None:
+            if u.prompt_tokens is not None:
+                self.prompt_tokens = u.prompt_tokens
+            if u.completion_tokens is not None:
+                self.output_tokens = u.completion_tokens
+
+    def _loose(self, data: bytes) -> tuple[str | None, str | None]:
+        """(text, finish_reason) of valid JSON that is not a plain `_Chunk`, read leniently
+        from dicts: odd value types (a list as content, a float token count) are ignored, as
+        before typed decoding; a shape no chunk can have is a MalformedStream."""
+        obj = msgspec.json.decode(data)
+        if type(obj) is not dict:
+            raise MalformedStream(f"SSE data is not a JSON object: {data[:200]!r}")
         if obj.get("error"):
-            err = obj["error"]
-            msg = err.get("message", err) if isinstance(err, dict) else err
-            raise StreamErrorEvent(str(msg)[:500])
+            _raise_error(obj["error"])
         usage = obj.get("usage")
         if usage and isinstance(usage, dict):
             pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
@@ -146,11 +159,54 @@ class StreamState:
                 self.prompt_tokens = pt
             if isinstance(ct, int):
                 self.output_tokens = ct
+        choices = obj.get("choices")
+        if not choices:
+            return None, None
+        try:
+            choice = choices[0]
+            text = _choice_text(choice)
+            finish = choice.get("finish_reason")
+        except (AttributeError, TypeError, KeyError) as exc:
+            raise MalformedStream(f"SSE chunk has an unexpected shape: {data[:200]!r}") from exc
+        return text, str(finish) if finish else None
 
     @property
     def complete(self) -> bool:
         """Did the stream end properly (`[DONE]` or a finish_reason), not just stop?"""
         return self.done or self.finish_reason is not None
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    delta: _Delta | None = None
+    text: str | None = None  # completions
+    finish_reason: str | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class _Chunk(msgspec.Struct):
+    """The fields of a stream chunk that matter; others (id, model, logprobs...) are skipped."""
+
+    choices: list[_Choice] | None = None
+    usage: _Usage | None = None
+    error: Any = None
+
+
+_decode_chunk = msgspec.json.Decoder(_Chunk).decode
+
+
+def _raise_error(err: Any) -> None:
+    msg = err.get("message", err) if isinstance(err, dict) else err
+    raise StreamErrorEvent(str(msg)[:500])
 
 
 def _is_done(data: bytes) -> bool:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from unitcost.bench.sse import MalformedStream, SSEBuffer, StreamErrorEvent, StreamState
 
 
@@ -158,3 +161,80 @@ def test_feed_read_error_event_and_malformed_data() -> None:
     st = StreamState()
     st.feed_read(SSEBuffer(), _PLAIN + b"data: [DONE]\n\nevent: error\ndata: late\n\n", 1)
     assert st.done and st.text == "ab\n" and st.events == 5
+
+
+# Values of every JSON type, so each field is sometimes of the expected type and sometimes not.
+_ANY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "a", "é", "stop"]),
+    st.lists(st.sampled_from(["a", 1]), max_size=2),
+    st.just({"message": "boom"}),
+)
+
+
+def _maybe(value: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    """Mostly the expected shape (the typed path), sometimes any JSON value (the lenient one)."""
+    return st.integers(0, 5).flatmap(lambda k: _ANY if k == 0 else value)
+
+
+_TEXT = _maybe(st.sampled_from(["", "x", "tok "]))
+_DELTA = st.fixed_dictionaries(
+    {},
+    optional={
+        "role": st.just("assistant"),
+        "content": _TEXT,
+        "reasoning_content": _TEXT,
+        "reasoning": _TEXT,
+    },
+)
+_CHOICE = st.fixed_dictionaries(
+    {},
+    optional={
+        "delta": _maybe(_DELTA),
+        "text": _TEXT,
+        "finish_reason": _maybe(st.sampled_from(["stop", "length"])),
+        "index": st.just(0),
+    },
+)
+_USAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "prompt_tokens": _maybe(st.integers(0, 9)),
+        "completion_tokens": _maybe(st.integers(0, 9)),
+    },
+)
+_CHUNK = st.fixed_dictionaries(
+    {},
+    optional={
+        "choices": _maybe(st.lists(_maybe(_CHOICE), max_size=2)),
+        "usage": _maybe(_USAGE),
+        "error": st.one_of(st.none(), st.just(""), st.just({"message": "boom"})),
+        "id": st.just("c1"),
+    },
+)
+
+
+def _outcome(run: Callable[[StreamState], tuple[object, object]]) -> tuple[object, ...]:
+    s = StreamState()
+    try:
+        text, finish = run(s)
+    except (MalformedStream, StreamErrorEvent) as exc:
+        return (type(exc).__name__, str(exc))
+    return (text or None, finish, s.prompt_tokens, s.output_tokens)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_maybe(_CHUNK))
+def test_typed_decoding_agrees_with_the_lenient_dict_walk(obj: object) -> None:
+    """msgspec's typed decode (the hot path) and `_loose` (the lenient dict walk for other
+    shapes) read the same text, finish reason, usage and errors from any chunk-like JSON."""
+    data = json.dumps(obj).encode()
+
+    def typed(s: StreamState) -> tuple[object, object]:
+        s.feed_datas([data], 1)
+        return s.text, s.finish_reason
+
+    assert _outcome(typed) == _outcome(lambda s: s._loose(data))
