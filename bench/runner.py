@@ -274,7 +274,9 @@ class _Run:
         k = i % len(self.spec.items)
         b = self.bodies.get(k)
         if b is None:
-            b = msgspec.json.encode(client.build_payload(self.spec.client, item.prompt, item.max_tokens))
+            b = msgspec.json.encode(
+                client.build_payload(self.spec.client, item.prompt, item.max_tokens)
+            )
             self.bodies[k] = b
         return b
 
