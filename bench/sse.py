@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 
@@ -204,7 +204,8 @@ class _Chunk(msgspec.Struct):
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
 
 
-def _raise_error(err: Any) -> None:
+def _raise_error(err: Any) -> NoReturn:
+    """The server's error object as a StreamErrorEvent (its `message` when it has one)."""
     msg = err.get("message", err) if isinstance(err, dict) else err
     raise StreamErrorEvent(str(msg)[:500])
 
