@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.emulate.servers import free_port
+from tests.integration.emulate.servers import free_ports
 from tests.integration.emulate.streamclient import measure
 
 pytestmark = pytest.mark.integration
@@ -26,8 +26,9 @@ def test_sample_fleet_serves_every_endpoint_from_one_process(
     sample = resources.files("unitcost.emulate") / "data" / "fleet.example.toml"
     raw = tomllib.loads(sample.read_text())
     text = sample.read_text()
-    for ep in raw["endpoints"]:
-        text = text.replace(f"port = {ep['port']}", f"port = {free_port()}")
+    ports = free_ports(len(raw["endpoints"]))
+    for ep, port in zip(raw["endpoints"], ports, strict=True):
+        text = text.replace(f"port = {ep['port']}", f"port = {port}")
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(text)
     # --port is ignored with --fleet (each endpoint has its own); the fixture passes one anyway
