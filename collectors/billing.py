@@ -1,18 +1,18 @@
 """Billing export files (FOCUS 1.0-1.3, AWS CUR legacy and 2.0, Azure EA cost exports, OCI cost
 reports) into billing_line_items.
 
-DuckDB's own CSV and Parquet readers do the reading, in parallel, so a 10M-row export loads at
-close to the speed DuckDB reads it. One file = one transaction: its old rows are deleted, the new
-rows inserted, the file recorded and the watermark moved, all or nothing. CSV is read as text
-(money never passes through a float: the typed fast path parses it as DECIMAL, never DOUBLE);
-every conversion is strict, and when one fails the file is re-read in memory to name the first
-bad row and column.
+Readers that use every core do the reading, so a 10M-row export loads at close to the speed
+DuckDB reads it: DuckDB's own reader for Parquet, pyarrow's streaming reader for CSV
+(billing_csv.py says why), checked first by DuckDB's strict CSV reader. One file = one
+transaction: its old rows are deleted, the new rows inserted, the file recorded and the watermark
+moved, all or nothing. CSV is read as text (money never passes through a float); every conversion
+is strict, and when one fails the file is re-read in memory to name the first bad row and column.
 
 Row numbers (source_row) are 1-based data rows: the header is not counted. Parquet has them from
-the reader (file_row_number). DuckDB's CSV reader has none, and `row_number() OVER ()` would
-serialize the whole load onto one thread; so CSV rows are inserted in file order (DuckDB keeps
-insertion order by default) with source_row 0, then numbered in the same transaction from their
-row ids, which follow that order.
+the reader (file_row_number), CSV from a running count over pyarrow's batches. A CSV that pyarrow
+cannot read but DuckDB's strict reader accepts is loaded by DuckDB's reader: its rows are
+inserted in file order (DuckDB keeps insertion order by default) with source_row 0, then numbered
+in the same transaction from their row ids, which follow that order (slower, same result).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import duckdb
 from unitcost.collectors import billing_formats as bf
 from unitcost.collectors import billing_native as native
 from unitcost.collectors.base import collector_run, set_watermark, utc_session
+from unitcost.collectors.billing_csv import NumberedCsv, strict_row_count
 
 from unitcost import sqlfiles
 from unitcost.errors import InputError, input_error
@@ -137,9 +138,18 @@ def _read_error(exc: duckdb.Error, shown: str, header: list[str]) -> InputError:
                 "(truncated or malformed row)"
             )
         else:
-            what = text.splitlines()[0]
+            what = _csv_reason(text)
         return input_error(shown, row=max(line - 1, 1), column=col, msg=what)
     return input_error(shown, msg=f"cannot read: {text.splitlines()[0]}")
+
+
+def _csv_reason(text: str) -> str:
+    """The reader's reason (`Value with unterminated quote found.`): the last line before its
+    "Possible fixes", which follow the quoted original line (itself possibly several lines)."""
+    head = re.split(r"Possible (?:fixes|Solution)", text, maxsplit=1)[0]
+    lines = [ln.strip() for ln in head.splitlines() if ln.strip()]
+    reason = lines[-1] if len(lines) > 1 and not lines[-1].startswith("Original Line") else ""
+    return reason.rstrip(".") or text.splitlines()[0]
 
 
 def plan(
@@ -162,9 +172,12 @@ def plan(
     return detected, cols
 
 
-def insert_sql(fmt: str, path: str, cols: list[bf.SourceColumn]) -> tuple[str, list[str]]:
+def insert_sql(
+    fmt: str, path: str, cols: list[bf.SourceColumn], stream: str | None = None
+) -> tuple[str, list[str]]:
     """INSERT ... SELECT mapping the file onto billing_line_items, and the extension columns.
 
+    stream: the name of a registered NumberedCsv stream to read instead of DuckDB's reader.
     Built from identifiers (quoted by quote_ident) and fixed templates only; values are bound.
     """
     exprs, extras = bf.select_list(fmt, cols)
@@ -172,11 +185,16 @@ def insert_sql(fmt: str, path: str, cols: list[bf.SourceColumn]) -> tuple[str, l
     types = {c.name: c.dtype for c in cols}
     targets = ", ".join(quote_ident(t) for t in bf.TARGET_ORDER)
     select = ",\n  ".join(exprs)
+    source = (
+        f"SELECT * FROM {quote_ident(stream)}"
+        if stream
+        else relation_sql(path, header, types, numbered=False)
+    )
     sql = (
         "INSERT INTO billing_line_items (source_file, source_row, source_format, "
         f"{targets}, collector_run_id)\n"
         f"SELECT $source_file, {ROW_COL}, $source_format,\n  {select},\n  $run_id\n"
-        f"FROM ({relation_sql(path, header, types, numbered=False)})"
+        f"FROM ({source})"
     )
     return sql, extras
 
@@ -236,25 +254,6 @@ def diagnose(
         con.close()
 
 
-def typed_csv_columns(fmt: str, cols: list[bf.SourceColumn]) -> list[bf.SourceColumn]:
-    """The fast path for CSV: DuckDB's reader parses money itself while reading.
-
-    Only columns used purely as money are typed. If any value does not parse (e.g.
-    `$50,000.00`, `1.2E-5`), the load falls back to the text path, whose strict converters
-    accept those forms or name the bad row and column.
-    """
-    kinds = _column_kinds(fmt, cols)
-    out = []
-    for c in cols:
-        k = set(kinds.get(c.name, ()))
-        dtype = c.dtype
-        if k and k <= {"m", "n"}:
-            dtype = bf.MONEY
-        # times stay text: the reader would take `4/1/25` as the year 4, uc_ts does not
-        out.append(bf.SourceColumn(c.name, c.canonical, dtype))
-    return out
-
-
 def _column_kinds(fmt: str, cols: list[bf.SourceColumn]) -> dict[str, list[str]]:
     """Which conversions each source column goes through in the mapping."""
     out: dict[str, list[str]] = {}
@@ -296,30 +295,58 @@ def load_file(
     probe = duckdb.connect()
     try:
         detected, cols = plan(probe, path, shown, fmt)
+        header = [c.name for c in cols]
+        strict_rows = None if _is_parquet(path) else _strict_csv_rows(probe, path, shown, header)
     finally:
         probe.close()
-    header = [c.name for c in cols]
-    attempts = [cols]
-    if not _is_parquet(path):
-        fast = typed_csv_columns(detected, cols)
-        if fast != cols:
-            attempts.insert(0, fast)
-    for i, attempt in enumerate(attempts):
-        sql, extras = insert_sql(detected, path, attempt)
+    streams: list[NumberedCsv | None] = [None]
+    if strict_rows is not None:
+        streams.insert(0, NumberedCsv(path, header, ROW_COL))
+    for stream in streams:
+        sql, extras = insert_sql(detected, path, cols, _STREAM if stream else None)
         try:
             n = _write_file(
-                store, sql, path, shown, detected, fingerprint, extras, run_id, watermark_source
+                store,
+                sql,
+                path,
+                shown,
+                detected,
+                fingerprint,
+                extras,
+                run_id,
+                watermark_source,
+                stream,
+                strict_rows,
             )
             break
+        except _ReadersDisagree:
+            continue  # DuckDB's reader decides
         except duckdb.Error as exc:
-            if i + 1 < len(attempts):
-                continue  # typed fast path refused a value: the text path decides
+            if stream is not None and stream.failure is not None:
+                continue  # pyarrow could not read what DuckDB's strict reader accepted
             if not isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
                 raise
             if _CSV_LINE.search(str(exc)) and "CSV" in str(exc):
                 raise _read_error(exc, shown, header) from exc
             raise diagnose(path, shown, detected, cols, exc) from exc
     return FileLoad(shown, detected, n, False, extras)
+
+
+_STREAM = "__uc_csv_stream"
+
+
+class _ReadersDisagree(Exception):
+    """pyarrow streamed a different number of rows than DuckDB's strict reader counted."""
+
+
+def _strict_csv_rows(
+    con: duckdb.DuckDBPyConnection, path: str, shown: str, header: list[str]
+) -> int:
+    """Rows of a CSV by DuckDB's strict reader; a malformed file is refused here, by row."""
+    try:
+        return strict_row_count(con, relation_sql(path, header, numbered=False))
+    except duckdb.Error as exc:
+        raise _read_error(exc, shown, header) from exc
 
 
 def _write_file(
@@ -332,21 +359,28 @@ def _write_file(
     extras: list[str],
     run_id: str | None,
     watermark_source: str | None,
+    stream: NumberedCsv | None,
+    strict_rows: int | None,
 ) -> int:
     """One transaction: replace the file's rows, record the file, move the watermark."""
     with store.write() as con:
         utc_session(con)
-        # Parquet rows carry their own file_row_number, so their order need not be kept; CSV
-        # rows are numbered from their row ids, which follow insertion order only when kept.
-        order = "false" if _is_parquet(path) else "true"
-        con.execute(f"SET preserve_insertion_order = {order}")
+        # Parquet and streamed CSV rows carry their numbers, so their order need not be kept;
+        # CSV rows read by DuckDB are numbered from their row ids, which follow insertion
+        # order only when it is kept.
+        numbered_later = stream is None and not _is_parquet(path)
+        con.execute(f"SET preserve_insertion_order = {'true' if numbered_later else 'false'}")
         con.execute(sqlfiles.load("queries", "billing_macros"))
         con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
+        if stream is not None:
+            con.register(_STREAM, stream.reader())  # gone with the connection
         inserted = con.execute(
             sql, {"source_file": shown, "source_format": detected, "run_id": run_id}
         ).fetchone()
         n = int(inserted[0]) if inserted else 0  # INSERT returns its row count
-        if not _is_parquet(path):
+        if stream is not None and n != strict_rows:
+            raise _ReadersDisagree(f"{shown}: pyarrow read {n} rows, DuckDB {strict_rows}")
+        if numbered_later:
             con.execute(sqlfiles.load("queries", "billing_number_rows"), [shown])
         if detected in native.AZURE_FORMATS:
             _refuse_double_count(con, shown, detected)

@@ -256,3 +256,59 @@ def test_csv_rows_numbered_in_file_order_across_threads_and_row_groups(
     assert span == (n, 1, n)
     assert bad == (0,)
     assert dupes == []
+
+
+@pytest.mark.parametrize(
+    ("body", "row", "what"),
+    [
+        # a file cut inside a quoted last field: pyarrow's reader alone would take the rest of
+        # the file as the field's text; DuckDB's strict reader refuses it
+        (
+            '1.0,1.0,2025-01-01,2025-01-02,USD,AWS,,,\n2.0,2.0,2025-01-01,2025-01-02,USD,AWS,,,"8',
+            2,
+            "unterminated quote",
+        ),
+        # text after a closing quote: pyarrow alone would glue it on (`{}x`)
+        ('1.0,1.0,2025-01-01,2025-01-02,USD,AWS,,"{}"x,\n', 1, "unterminated quote"),
+        # not UTF-8 (past the first few KB, which the header check decodes): DuckDB's strict
+        # count accepts it, pyarrow refuses, and DuckDB's reader then names the row
+        (
+            "1.0,1.0,2025-01-01,2025-01-02,USD,AWS,,,\n" * 500
+            + "1.0,1.0,2025-01-01,2025-01-02,USD,\xff,,,\n",
+            501,
+            "not utf-8 encoded",
+        ),
+    ],
+    ids=["cut-inside-quotes", "text-after-quote", "not-utf8"],
+)
+def test_malformed_csv_refused_by_row_whichever_reader_catches_it(
+    cstore: Store, tmp_path: Path, body: str, row: int, what: str
+) -> None:
+    good = write(tmp_path, "good.csv", good_rows())
+    billing.load_file(cstore, str(good))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(f"{HEADER}\n{body}".encode("latin-1" if "\xff" in body else "utf-8"))
+    with pytest.raises(InputError) as err:
+        billing.load_file(cstore, str(bad))
+    assert str(err.value).startswith(f"{bad}, row {row}: "), str(err.value)
+    assert what in str(err.value)
+    assert count(cstore) == 2 and count(cstore, "billing_files") == 1  # only the good file
+
+
+def test_csv_pyarrow_cannot_read_is_loaded_by_duckdb_reader_in_order(
+    cstore: Store, tmp_path: Path
+) -> None:
+    """DuckDB's reader takes a trailing comma after the last field, pyarrow's refuses the row:
+    the file is loaded by DuckDB's reader, rows numbered by their position all the same."""
+    rows = [f"{i}.5,{i},2025-01-01,2025-01-02,USD,AWS,,,{i}," for i in range(1, 2001)]
+    path = write(tmp_path, "trailing.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    load = billing.load_file(cstore, str(path))
+    assert load.rows == 2000
+    with cstore.read() as con:
+        got = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE source_row <> EffectiveCost "
+            "OR BilledCost <> EffectiveCost + 0.5 "
+            "OR CAST(x_Extensions->>'$.x_GpuHours' AS INT) <> source_row) "
+            "FROM billing_line_items"
+        ).fetchone()
+    assert got == (2000, 0)
