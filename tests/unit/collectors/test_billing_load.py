@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from decimal import Decimal
 from pathlib import Path
 
@@ -312,3 +313,19 @@ def test_csv_pyarrow_cannot_read_is_loaded_by_duckdb_reader_in_order(
             "FROM billing_line_items"
         ).fetchone()
     assert got == (2000, 0)
+
+
+def test_gzip_csv_loads_like_plain(cstore: Store, tmp_path: Path) -> None:
+    """`.csv.gz` (how CUR and FOCUS exports usually arrive) is decompressed while streaming."""
+    rows = [f"{i}.5,{i},2025-01-01,2025-01-02,USD,AWS,,,{i}" for i in range(1, 5001)]
+    path = tmp_path / "export.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + "\n" + "\n".join(rows) + "\n").encode()))
+    load = billing.load_file(cstore, str(path))
+    assert load.rows == 5000
+    with cstore.read() as con:
+        got = con.execute(
+            "SELECT count(*) FILTER (WHERE source_row <> EffectiveCost "
+            "OR CAST(x_Extensions->>'$.x_GpuHours' AS INT) <> source_row), sum(BilledCost) "
+            "FROM billing_line_items"
+        ).fetchone()
+    assert got == (0, Decimal(sum(range(1, 5001))) + Decimal("2500"))
