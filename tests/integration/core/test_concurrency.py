@@ -19,9 +19,11 @@ WRITER = textwrap.dedent(
     from unitcost.store import Store
     store = Store(sys.argv[1], lock_timeout_s=20)
     deadline = time.monotonic() + float(sys.argv[2])
+    # store.write() as collectors use it; a batch writer as bench's record writer uses it
+    db = store if sys.argv[3] == "store" else store.batch_writer()
     batch = 0
     while time.monotonic() < deadline:
-        with store.write() as con:  # one short transaction per batch, as bench/collectors do
+        with db.write() as con:  # one short transaction per batch, as bench/collectors do
             con.executemany(
                 "INSERT INTO watermarks VALUES (?, ?, now(), now())",
                 [("writer", f"{batch}-{i}") for i in range(50)],
@@ -47,12 +49,13 @@ READER = textwrap.dedent(
 
 
 @pytest.mark.integration
-def test_writer_and_reader_processes_run_together(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writer_kind", ["store", "batch_writer"])
+def test_writer_and_reader_processes_run_together(tmp_path: Path, writer_kind: str) -> None:
     store = Store(tmp_path / "shared.duckdb")
     store.migrate()
     seconds = "6"
     writer = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(store.path), seconds],
+        [sys.executable, "-c", WRITER, str(store.path), seconds, writer_kind],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -93,6 +93,29 @@ def test_write_rolls_back_on_error(store: Store) -> None:
         assert con.execute("SELECT count(*) FROM watermarks").fetchone() == (0,)
 
 
+def test_batch_writer_commits_rolls_back_and_frees_the_file_between_writes(
+    store: Store,
+) -> None:
+    db = store.batch_writer()
+    try:
+        with db.write() as con:
+            con.execute("INSERT INTO watermarks VALUES ('c', 'kept', now(), now())")
+        with pytest.raises(RuntimeError), db.write() as con:
+            con.execute("INSERT INTO watermarks VALUES ('c', 'lost', now(), now())")
+            raise RuntimeError("boom")
+        # between writes the file is not held: a plain read-write connection opens it
+        other = duckdb.connect(str(store.path))
+        rows = other.execute("SELECT source FROM watermarks").fetchall()
+        other.close()
+        assert rows == [("kept",)]
+        with db.write() as con:  # and the next write attaches it again
+            con.execute("INSERT INTO watermarks VALUES ('c', 'again', now(), now())")
+    finally:
+        db.close()
+    with store.read() as con:
+        assert con.execute("SELECT count(*) FROM watermarks").fetchone() == (2,)
+
+
 def test_money_columns_are_decimal(store: Store) -> None:
     with store.read() as con:
         types = dict(
