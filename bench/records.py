@@ -94,7 +94,7 @@ _TYPES = {
 _SCHEMA = pa.schema([(c, _TYPES.get(c, _INT)) for c in COLUMNS])
 
 
-def _table(records: list[RequestRecord]) -> pa.Table:
+def to_arrow(records: list[RequestRecord]) -> pa.Table:
     """Typed Arrow columns (nullable BIGINT, VARCHAR, BIGINT[] gaps) built by pyarrow in C from
     the records' values (rows read by one attrgetter call each); DuckDB scans Arrow without
     the GIL. On the writer thread this holds the GIL ~4 µs per record (the pandas frame with
@@ -114,6 +114,8 @@ class RecordWriter:
         self.flush_s = flush_s
         self.batch_rows = batch_rows
         self._buf: list[RequestRecord] = []
+        self._tables: list[pa.Table] = []  # batches that arrived as Arrow (add_table)
+        self._table_rows = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -124,7 +126,7 @@ class RecordWriter:
 
     def start(self) -> None:
         if self.store is not None:
-            _table([])  # pyarrow's lazy set-up (~0.5 s) happens now, not in the first flush
+            to_arrow([])  # pyarrow's lazy set-up (~0.5 s) happens now, not in the first flush
         self._thread = threading.Thread(target=self._loop, name="unitcost-records", daemon=True)
         self._thread.start()
 
@@ -132,6 +134,17 @@ class RecordWriter:
         with self._lock:
             self._buf.append(rec)
             n = len(self._buf)
+        if n >= self.batch_rows:
+            self._wake.set()
+
+    def add_table(self, table: pa.Table) -> None:
+        """Records already in Arrow form (`to_arrow`'s schema): a worker process's batch."""
+        if not table.num_rows:
+            return
+        with self._lock:
+            self._tables.append(table)
+            self._table_rows += table.num_rows
+            n = len(self._buf) + self._table_rows
         if n >= self.batch_rows:
             self._wake.set()
 
@@ -148,9 +161,10 @@ class RecordWriter:
         """Write whatever is buffered in one transaction; return rows written."""
         with self._lock:
             batch, self._buf = self._buf, []
-        if not batch:
+            tables, self._tables, self._table_rows = self._tables, [], 0
+        if not batch and not tables:
             return 0
-        table = _table(batch)
+        table = pa.concat_tables([*tables, to_arrow(batch)] if batch else tables)
         if self._db is None:
             self._db = self.store.batch_writer()
         try:
@@ -161,9 +175,11 @@ class RecordWriter:
         except BaseException:
             with self._lock:  # keep them for the next try / the final flush
                 self._buf[:0] = batch
+                self._tables[:0] = tables
+                self._table_rows += sum(t.num_rows for t in tables)
             raise
-        self.written += len(batch)
-        return len(batch)
+        self.written += table.num_rows
+        return int(table.num_rows)
 
     def close(self) -> None:
         """Stop the thread and flush the rest; raise the thread's last error if any remain."""

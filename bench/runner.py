@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
 from unitcost.bench import client, metrics
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.profiles import LoadProfile, arrivals
@@ -90,6 +92,30 @@ class Live:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    def add_batch(self, table: pa.Table) -> None:
+        """Count finished records that arrive as an Arrow batch (records.to_arrow: a worker's),
+        by the rules _Run._finished applies to one record, vectorized: the parent of a
+        multi-worker run does no per-record Python work. Tests hold the two in agreement."""
+        status = table.column("status")
+        ok = pc.equal(status, "ok")
+        n_ok = int(pc.sum(ok).as_py() or 0)
+        n_cancelled = int(pc.sum(pc.equal(status, "cancelled")).as_py() or 0)
+        self.done += table.num_rows
+        self.ok += n_ok
+        self.cancelled += n_cancelled
+        self.failed += table.num_rows - n_ok - n_cancelled
+        self.output_tokens += int(pc.sum(table.column("output_tokens").filter(ok)).as_py() or 0)
+        ttft = pc.divide(
+            pc.subtract(table.column("first_chunk_ns"), table.column("sent_ns")).filter(ok), 1e6
+        )
+        self.ttft_ms.extend(ttft.drop_null().to_pylist())  # the deque keeps the latest
+        failed = pc.invert(pc.is_in(status, pa.array(["ok", "cancelled"])))
+        if n_ok + n_cancelled < table.num_rows:
+            cls = table.column("error_class")
+            key = pc.if_else(pc.fill_null(pc.not_equal(cls, ""), False), cls, status)
+            for row in pc.value_counts(key.filter(failed)).to_pylist():
+                self.errors[row["values"]] = self.errors.get(row["values"], 0) + row["counts"]
 
 
 def arun(coro: Coroutine[Any, Any, T]) -> T:

@@ -10,8 +10,9 @@ runs its own event loop and HTTP pool over a share of the load profile:
   trace        worker k replays entries k, k + N, k + 2N, ... at their own timestamps;
   requests     request ids are global: worker k sends ids k, k + N, ... below the limit.
 
-Workers never open the DuckDB file: they send finished records (plain tuples) and their `sent`
-count through a pipe, and the parent hands them to its RecordWriter, so the file keeps one
+Workers never open the DuckDB file: they send finished records (as Arrow batches) and their
+`sent` count through a pipe, and the parent counts them for the live view (Live.add_batch) and
+hands them to its RecordWriter, so the file keeps one
 writer using short Store.write() transactions. All workers start their schedules at one instant
 chosen by the parent (perf_counter_ns is system-wide on Linux). A SIGINT to the parent is
 forwarded to every worker; each records its in-flight requests as cancelled and sends them
@@ -32,7 +33,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from unitcost.bench import runner
-from unitcost.bench.records import RecordWriter, RequestRecord
+from unitcost.bench.records import RecordWriter, to_arrow
 
 from unitcost.errors import BenchError, InputError
 
@@ -86,7 +87,9 @@ class _PipeWriter(RecordWriter):
     def flush(self) -> int:
         with self._lock:
             batch, self._buf = self._buf, []
-        self.send(("recs", self.run.live.sent, [r.row() for r in batch]))
+        # As Arrow (built here, in parallel with the other workers, and pickled as Arrow IPC):
+        # the parent counts and stores the batch with no per-record Python work.
+        self.send(("recs", self.run.live.sent, to_arrow(batch)))
         self.written += len(batch)
         return len(batch)
 
@@ -174,8 +177,8 @@ class MultiRun(runner._Run):
             self.sent[k] = msg[1]
             self.live.sent = sum(self.sent.values())
             if msg[0] == "recs":
-                for row in msg[2]:
-                    self._finished(RequestRecord(*row))
+                self.live.add_batch(msg[2])
+                self.writer.add_table(msg[2])
                 continue
             # "end"
             if msg[2]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 from unitcost.bench import runner
 from unitcost.bench.client import ClientConfig
 from unitcost.bench.profiles import LoadProfile, arrivals
+from unitcost.bench.records import RequestRecord, to_arrow
 from unitcost.bench.workers import share, validate, worker_spec
 from unitcost.bench.workloads import WorkItem
 
@@ -51,3 +53,45 @@ def test_validate() -> None:
     steady.steady = True
     with pytest.raises(InputError, match="--until-steady"):
         validate(steady)
+
+
+def _records() -> list[RequestRecord]:
+    """Every kind of outcome _finished tells apart, in a seeded mix."""
+    rng = random.Random(7)
+    out = []
+    for i in range(500):
+        kind = rng.choice(["ok", "ok", "ok", "cancelled", "error", "timeout", "http"])
+        sent = rng.randrange(10**9, 2 * 10**9)
+        rec = RequestRecord("r", i, sent_ns=sent)
+        if kind == "ok":
+            rec.status, rec.output_tokens = "ok", rng.choice([None, rng.randrange(1, 99)])
+            rec.first_chunk_ns = rng.choice([None, sent + rng.randrange(1, 10**8)])
+        elif kind == "http":
+            rec.status, rec.error_class = "error", rng.choice(["HTTP500", "HTTP429", ""])
+        elif kind != "cancelled":
+            rec.status = kind
+            rec.error_class = rng.choice([None, "MalformedStream", "ClientOSError"])
+        out.append(rec)
+    return out
+
+
+def test_parent_counts_a_worker_batch_as_it_counts_records_one_by_one() -> None:
+    """Live.add_batch (a worker's Arrow batch, vectorized) agrees with _Run._finished."""
+    recs = _records()
+    one_by_one = runner._Run(None, _spec(LoadProfile(), 1), "r", runner.Live())  # type: ignore[arg-type]
+    for rec in recs:
+        one_by_one._finished(rec)
+    batched = runner.Live()
+    for part in (recs[:123], recs[123:124], recs[124:124], recs[124:]):
+        batched.add_batch(to_arrow(part))
+    a, b = one_by_one.live, batched
+    assert (a.done, a.ok, a.failed, a.cancelled, a.output_tokens, a.errors) == (
+        b.done,
+        b.ok,
+        b.failed,
+        b.cancelled,
+        b.output_tokens,
+        b.errors,
+    )
+    assert list(a.ttft_ms) == list(b.ttft_ms) and len(a.ttft_ms) > 50
+    assert a.failed > 0 and a.cancelled > 0 and len(a.errors) >= 4
