@@ -122,11 +122,12 @@ class RecordWriter:
         self._thread: threading.Thread | None = None
         self.written = 0
         self.error: BaseException | None = None
-        self._db: BatchWriter | None = None  # opened at the first flush, closed by close()
+        self._db: BatchWriter | None = None  # opened by start() (or a first flush); close()
 
     def start(self) -> None:
-        if self.store is not None:
-            to_arrow([])  # pyarrow's lazy set-up (~0.5 s) happens now, not in the first flush
+        to_arrow([])  # pyarrow's lazy set-up (~0.5 s) happens now, not in the first flush
+        if self.store is not None and self._db is None:
+            self._db = self.store.batch_writer()  # its DuckDB instance too (~30 ms, GIL held)
         self._thread = threading.Thread(target=self._loop, name="unitcost-records", daemon=True)
         self._thread.start()
 

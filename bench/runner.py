@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import importlib.util
 import os
@@ -19,7 +20,7 @@ import sys
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -116,6 +117,24 @@ class Live:
             key = pc.if_else(pc.fill_null(pc.not_equal(cls, ""), False), cls, status)
             for row in pc.value_counts(key.filter(failed)).to_pylist():
                 self.errors[row["values"]] = self.errors.get(row["values"], 0) + row["counts"]
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects that exist before the load.
+
+    A full collection walks every tracked object in the process: ~100k once pandas, pyarrow,
+    duckdb and aiohttp are imported, 50-80 ms of CPU on this project's 2 shared cores, during
+    which the event loop sends nothing. At 1,000 req/s one such pause was the whole dispatch-lag
+    p99 (measured: a 77 ms gen-2 collection, 141 requests sent late). Frozen objects are skipped
+    (gc.freeze); what the load itself creates is still collected; unfrozen afterwards.
+    """
+    gc.collect()  # what is garbage now is freed, not frozen
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def arun(coro: Coroutine[Any, Any, T]) -> T:
@@ -544,7 +563,8 @@ def run(
     r.writer.start()
     status = "failed"
     try:
-        arun(r.main(on_tick))
+        with frozen_heap():
+            arun(r.main(on_tick))
         status = "interrupted" if r.interrupted else "completed"
     finally:
         try:

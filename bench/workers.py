@@ -134,7 +134,8 @@ def _worker_main(spec: runner.RunSpec, run_id: str, k: int, n: int, conn: Connec
     writer.start()
     error = None
     try:
-        runner.arun(r.serve(conn, writer))
+        with runner.frozen_heap():
+            runner.arun(r.serve(conn, writer))
     except BaseException as exc:  # reported to the parent, which fails the run
         error = f"worker {k}: {type(exc).__name__}: {exc}"
     finally:
@@ -189,6 +190,7 @@ class MultiRun(runner._Run):
 
     async def load(self) -> None:
         n = self.spec.workers
+        self.live.add_batch(to_arrow([]))  # pyarrow.compute's lazy set-up, before the load
         ctx = mp.get_context("spawn")  # no fork of a process that has threads and a loop
         loop = asyncio.get_running_loop()
         # One reading thread per worker (its own pool: the default one may be smaller than N).
