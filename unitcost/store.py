@@ -57,6 +57,11 @@ def available_migrations() -> list[Migration]:
 
 
 def _is_lock_error(exc: BaseException) -> bool:
+    """Another process holds the file, or, in this process, a BatchWriter has it attached
+    while a plain connection wants it (or the reverse): DuckDB lets one instance per process
+    hold a file. Both last one unit of work, so both are waited out the same way."""
+    if isinstance(exc, duckdb.ResourceInUseException):
+        return "Unique file handle conflict" in str(exc)
     return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
 
 

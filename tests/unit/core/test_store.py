@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -114,6 +115,44 @@ def test_batch_writer_commits_rolls_back_and_frees_the_file_between_writes(
         db.close()
     with store.read() as con:
         assert con.execute("SELECT count(*) FROM watermarks").fetchone() == (2,)
+
+
+def test_batch_writer_and_plain_connections_in_one_process_wait_for_each_other(
+    store: Store,
+) -> None:
+    """DuckDB lets one instance per process hold a file: while a batch writer has it attached
+    (the bench record thread), a read on another thread waits instead of failing; and the
+    other way round."""
+    db = store.batch_writer()
+    out: list[object] = []
+
+    def read() -> None:
+        with store.read() as con:
+            out.append(con.execute("SELECT count(*) FROM watermarks").fetchone())
+
+    def write() -> None:
+        with db.write() as con:
+            con.execute("INSERT INTO watermarks VALUES ('c', 'w2', now(), now())")
+        out.append("written")
+
+    try:
+        with db.write() as con:
+            con.execute("INSERT INTO watermarks VALUES ('c', 'w1', now(), now())")
+            reader = threading.Thread(target=read)
+            reader.start()
+            reader.join(0.3)
+            assert reader.is_alive() and out == []  # waiting for the file
+        reader.join(10)
+        assert out == [(1,)]
+        with store.read():
+            writer = threading.Thread(target=write)
+            writer.start()
+            writer.join(0.3)
+            assert writer.is_alive() and out == [(1,)]
+        writer.join(10)
+        assert out == [(1,), "written"]
+    finally:
+        db.close()
 
 
 def test_money_columns_are_decimal(store: Store) -> None:
