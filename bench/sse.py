@@ -13,9 +13,9 @@ first delta is never content, so it never ends TTFT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeAlias
 
 import msgspec
 
@@ -55,12 +55,47 @@ class StreamState:
     def feed_read(self, buf: SSEBuffer, data: bytes, now_ns: int) -> None:
         """Apply one network read (raw bytes, split by `buf`), stamped `now_ns`: the client's
         per-read call. Reads made only of plain `data: ...` events (every server's usual shape)
-        skip building (name, data) pairs; anything else goes through the full SSE decoder."""
-        datas = buf.feed_plain(data)
-        if datas is None:
+        are decoded in one call (feed_joined); anything else goes through the full SSE decoder."""
+        joined = buf.feed_joined(data)
+        if joined is None:
             self.feed_events(buf.feed(data), now_ns)
-        else:
-            self.feed_datas(datas, now_ns)
+        elif joined:
+            self.feed_joined(joined, now_ns)
+
+    def feed_joined(self, region: bytes, now_ns: int) -> None:
+        """Apply `data: A\n\ndata: B...` (complete single-line events, SSEBuffer.feed_joined).
+
+        The hot path. When every event is a JSON object (`{...}`, a final `[DONE]` aside),
+        the region becomes one JSON array (`[A,B]`: the separators swapped for commas, one
+        C-level replace) that msgspec decodes into typed chunks in a single call, instead of
+        one split and one decode call per event. Strictness is kept: the decoded array must
+        hold exactly as many objects as there were events, so an event that is not JSON on its
+        own (a cut-off object that the next event would seem to complete) is caught; then, and
+        for any other shape or type mismatch, the events are applied one by one (feed_datas),
+        which names the bad one. (What this check cannot see: in one read, a malformed event
+        holding two objects *and* a pair of cut-off events completing each other.)
+        """
+        n = region.count(b"\n\ndata: ") + 1
+        done = region.endswith(b"data: [DONE]") and (n == 1 or region.endswith(b"\n\ndata: [DONE]"))
+        body = region[6 : -14 if n > 1 else 6] if done else region[6:]
+        objects = n - 1 if done else n
+        chunks: list[_Item] | None = None
+        if objects and body[:1] == b"{" and body[-1:] == b"}":
+            if body.count(b"}\n\ndata: {") == objects - 1:
+                try:
+                    decoded = _decode_chunks(b"[" + body.replace(b"\n\ndata: ", b",") + b"]")
+                except (msgspec.ValidationError, msgspec.DecodeError):
+                    decoded = None
+                if decoded is not None and len(decoded) == objects:
+                    chunks = list(decoded)
+        elif not objects:
+            chunks = []
+        if chunks is None:  # one by one: the lenient reading or the error naming the event
+            self.feed_datas([d[6:] for d in region.split(b"\n\n")], now_ns)
+            return
+        if done:
+            chunks.append(None)
+        self._apply(chunks, now_ns)
 
     def feed_events(self, events: Iterable[tuple[bytes, bytes]], now_ns: int) -> None:
         """Apply (event_name, data) pairs that arrived in one network read, stamped `now_ns`.
@@ -80,32 +115,48 @@ class StreamState:
         self.feed_datas(datas, now_ns)
 
     def feed_datas(self, datas: list[bytes], now_ns: int) -> None:
-        """Apply the data of unnamed events that arrived in one read, stamped `now_ns`.
-
-        Hot path (every event of every request): one loop, the stream's counters held in
-        locals and written back once. Each event is decoded by msgspec straight into the
-        typed `_Chunk` (C code validates the whole object; no dict lookups in Python); an
-        event that is valid JSON of another shape takes `_loose`, the lenient dict walk, so
-        both give the same answer (tests compare them). Every event is fully parsed, so a
-        malformed one is always caught. Events after `[DONE]` are ignored.
+        """Apply the data of unnamed events that arrived in one read, stamped `now_ns`, one
+        event at a time. Each is decoded by msgspec straight into the typed `_Chunk` (C code
+        validates the whole object); an event that is valid JSON of another shape takes
+        `_loose`, the lenient dict walk, so both give the same answer (tests compare them).
+        Every event is fully parsed, so a malformed one is always caught, after the events
+        before it are applied. Events after `[DONE]` are ignored.
         """
+        self._apply(self._decoded(datas), now_ns)
+
+    def _decoded(
+        self, datas: list[bytes]
+    ) -> Iterator[_Chunk | tuple[str | None, str | None] | None]:
+        """Each event as a typed chunk, as (text, finish) read by `_loose`, or None: `[DONE]`.
+        A generator: an event is decoded only once those before it are applied."""
+        for data in datas:
+            if data[:1] != b"{" and _is_done(data):
+                yield None
+                return
+            try:
+                yield _decode_chunk(data)
+            except msgspec.ValidationError:
+                yield self._loose(data)
+            except (msgspec.DecodeError, ValueError) as exc:
+                raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
+
+    def _apply(self, items: Iterable[_Item], now_ns: int) -> None:
+        """Apply decoded events in order (None = `[DONE]`: the rest is ignored). One loop, the
+        stream's counters held in locals and written back once, even when an event raises."""
         n, chunks, last = self.events, self.content_chunks, self.last_chunk_ns
         gaps, parts = self.chunk_gaps_ns, self.text_parts
         text: str | None
         finish: str | None
         try:
-            for data in datas:
+            for c in items:
                 n += 1
-                if data[:1] != b"{" and _is_done(data):
+                if c is None:
                     self.done = True
                     return
-                try:
-                    c = _decode_chunk(data)
-                except msgspec.ValidationError:
-                    text, finish = self._loose(data)
-                except (msgspec.DecodeError, ValueError) as exc:
-                    raise MalformedStream(f"SSE data is not JSON: {data[:200]!r}") from exc
+                if type(c) is tuple:
+                    text, finish = c
                 else:
+                    assert isinstance(c, _Chunk)
                     if c.error or c.usage is not None:
                         self._typed_extras(c)
                     choices = c.choices
@@ -201,7 +252,10 @@ class _Chunk(msgspec.Struct):
     error: Any = None
 
 
+#: A decoded event: a typed chunk, (text, finish) read leniently by `_loose`, or None: `[DONE]`.
+_Item: TypeAlias = _Chunk | tuple[str | None, str | None] | None
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
+_decode_chunks = msgspec.json.Decoder(list[_Chunk]).decode
 
 
 def _raise_error(err: Any) -> NoReturn:
@@ -241,22 +295,23 @@ class SSEBuffer:
         self._buf = b""
         self._dec = SSEDecoder()
 
-    def feed_plain(self, data: bytes) -> list[bytes] | None:
-        """The data of the complete events in `data` (plus what was buffered) when every one
-        is a single `data: ` line, as after `split`; None, consuming nothing, otherwise."""
+    def feed_joined(self, data: bytes) -> bytes | None:
+        """The complete events in `data` (plus what was buffered) as one `data: A\n\ndata: B`
+        region (b"" when none is complete yet) when every one is a single `data: ` line, as
+        servers send them; None, consuming nothing, otherwise (then `feed` decodes the read)."""
         if b"\r" in data:
             return None
         buf = self._buf + data if self._buf else data
-        blocks = buf.split(b"\n\n")
-        tail = blocks.pop()
-        # No newline inside a block: the only ones are the separators (and the tail's).
-        if buf.count(b"\n") - tail.count(b"\n") != 2 * len(blocks):
+        end = buf.rfind(b"\n\n")
+        if end < 0:
+            self._buf = buf
+            return b""
+        region = buf[:end]
+        # Plain: starts with `data: `, and the only newlines are the separators' two each.
+        if region[:6] != b"data: " or region.count(b"\n") != 2 * region.count(b"\n\ndata: "):
             return None
-        datas = [b[6:] for b in blocks if b[:6] == b"data: "]
-        if len(datas) != len(blocks):
-            return None
-        self._buf = tail
-        return datas
+        self._buf = buf[end + 2 :]
+        return region
 
     def feed(self, data: bytes) -> list[tuple[bytes, bytes]]:
         """Complete events in `data` (plus what was buffered), as (event_name, data)."""

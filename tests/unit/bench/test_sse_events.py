@@ -238,3 +238,45 @@ def test_typed_decoding_agrees_with_the_lenient_dict_walk(obj: object) -> None:
         return s.text, s.finish_reason
 
     assert _outcome(typed) == _outcome(lambda s: s._loose(data))
+
+
+def _fed(run: Callable[[StreamState], None]) -> tuple[object, ...]:
+    """The state a stream ends in, or the error it raised with the state reached by then."""
+    s = StreamState()
+    try:
+        run(s)
+    except (MalformedStream, StreamErrorEvent) as exc:
+        return (type(exc).__name__, str(exc), *_state(s))
+    return _state(s)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_maybe(_CHUNK), min_size=1, max_size=6),
+    st.sampled_from([b"", b"data: [DONE]\n\n", b"data: [DONE]\n\ndata: {}\n\n"]),
+)
+def test_one_call_decoding_of_a_read_agrees_with_event_by_event(
+    objs: list[object], end: bytes
+) -> None:
+    """feed_read decodes a read of plain events as one JSON array; feed_events decodes them
+    one at a time: the same state, or the same error after the same events, for any mix of
+    typed, lenient and error chunks, with or without `[DONE]` (and events after it)."""
+    body = b"".join(b"data: " + json.dumps(o).encode() + b"\n\n" for o in objs) + end
+    assert _fed(lambda s: s.feed_read(SSEBuffer(), body, 7)) == _fed(
+        lambda s: s.feed_events(SSEBuffer().feed(body), 7)
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # two cut-off events that together would make one valid object
+        b'data: {"choices": [{"delta": {"content": "a"}}\n\ndata: {}]}\n\n',
+        b'data: {"choices": [{}\n\ndata: {"delta": {}}]}\n\ndata: [DONE]\n\n',
+        # an event that is two objects
+        b'data: {"choices": []}, {"choices": []}\n\n',
+    ],
+)
+def test_events_that_are_not_json_alone_are_malformed_in_the_one_call_path(body: bytes) -> None:
+    with pytest.raises(MalformedStream):
+        StreamState().feed_read(SSEBuffer(), body, 1)
