@@ -109,7 +109,11 @@ def to_arrow(records: list[RequestRecord]) -> pa.Table:
 class RecordWriter:
     """Buffers finished records and flushes them from a background thread."""
 
-    def __init__(self, store: Store, *, flush_s: float = 0.5, batch_rows: int = 2000) -> None:
+    def __init__(self, store: Store, *, flush_s: float = 0.5, batch_rows: int = 20_000) -> None:
+        """flush_s decides how much a hard kill can lose; batch_rows only bounds the buffer.
+        Each flush has a fixed cost (attach, commit, checkpoint at detach: ~25 ms), so fewer,
+        larger flushes cost less per record (measured 28 us per record at 2,000 per flush,
+        20 us at 5,000+), CPU taken from the core the load and the server share."""
         self.store = store
         self.flush_s = flush_s
         self.batch_rows = batch_rows

@@ -40,7 +40,7 @@ from unitcost.store import Store
 pytestmark = pytest.mark.perf
 ROOT = Path(__file__).resolve().parents[3]
 N = int(os.environ.get("UNITCOST_PERF_N", "6000"))
-ROUNDS = int(os.environ.get("UNITCOST_PERF_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("UNITCOST_PERF_ROUNDS", "7"))
 CONC = 32
 PROCS = (1, 2)
 BODY = msgspec.json.encode(
