@@ -70,7 +70,7 @@ class RunSpec:
     metrics_url: str | None = None
     scrape_interval_s: float = 5.0
     group_id: str | None = None
-    flush_s: float = 1.0  # records reach DuckDB at least this often (each flush opens it)
+    flush_s: float = 1.0  # records reach DuckDB at least this often (each flush attaches it)
     slo_attainment: float | None = None  # suites: goodput fraction that "meets the SLO"
     summary_extra: dict[str, Any] = field(default_factory=dict)
     workers: int = 1  # client processes (workers.py); 1 = this process

@@ -12,8 +12,8 @@ runs its own event loop and HTTP pool over a share of the load profile:
 
 Workers never open the DuckDB file: they send finished records (as Arrow batches) and their
 `sent` count through a pipe, and the parent counts them for the live view (Live.add_batch) and
-hands them to its RecordWriter, so the file keeps one
-writer using short Store.write() transactions. All workers start their schedules at one instant
+hands them to its RecordWriter, so the file keeps one writer using short transactions (see
+records.py). All workers start their schedules at one instant
 chosen by the parent (perf_counter_ns is system-wide on Linux). A SIGINT to the parent is
 forwarded to every worker; each records its in-flight requests as cancelled and sends them
 before it exits, so sent = ok + failed + cancelled holds across workers.

@@ -286,7 +286,9 @@ class BatchWriter:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._con = duckdb.connect()  # in-memory: holds no file
+        # In-memory: holds no file. One thread: a batch of a few thousand rows gains nothing
+        # from parallelism, and a second DuckDB thread would compete with the event loop.
+        self._con = duckdb.connect(config={"threads": 1})
         self._freed_at = 0.0  # time.monotonic() of the last DETACH
 
     @contextmanager
