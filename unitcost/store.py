@@ -56,6 +56,18 @@ def available_migrations() -> list[Migration]:
     return out
 
 
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN; COMMIT on success, ROLLBACK on any error (which goes on up)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def _is_lock_error(exc: BaseException) -> bool:
     """Another process holds the file, or, in this process, a BatchWriter has it attached
     while a plain connection wants it (or the reverse): DuckDB lets one instance per process
@@ -122,14 +134,8 @@ class Store:
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """One short write transaction: committed on success, rolled back on any error."""
         self.require_current()
-        with self._connect(read_only=False) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        with self._connect(read_only=False) as con, _transaction(con):
+            yield con
 
     def batch_writer(self) -> BatchWriter:
         """Write transactions for a writer that flushes several times a second (close it)."""
@@ -303,13 +309,8 @@ class BatchWriter:
         self.store._retry_lock(lambda: con.execute(f"ATTACH {path} AS {self.ALIAS}"))
         try:
             con.execute(f"USE {self.ALIAS}")
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(con):
                 yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
         finally:
             con.execute("USE memory")
             con.execute(f"DETACH {self.ALIAS}")  # checkpoints and releases the file lock

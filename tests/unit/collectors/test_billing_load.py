@@ -296,36 +296,36 @@ def test_malformed_csv_refused_by_row_whichever_reader_catches_it(
     assert count(cstore) == 2 and count(cstore, "billing_files") == 1  # only the good file
 
 
+def _numbered_rows(n: int, trailing: str = "") -> str:
+    """A CSV whose row i has EffectiveCost i, BilledCost i + 0.5 and x_GpuHours i."""
+    rows = [f"{i}.5,{i},2025-01-01,2025-01-02,USD,AWS,,,{i}{trailing}" for i in range(1, n + 1)]
+    return HEADER + "\n" + "\n".join(rows) + "\n"
+
+
+def _misnumbered(store: Store) -> tuple[object, ...] | None:
+    """(rows, rows whose source_row is not their position in the file, sum of BilledCost)."""
+    with store.read() as con:
+        return con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE source_row <> EffectiveCost "
+            "OR BilledCost <> EffectiveCost + 0.5 "
+            "OR CAST(x_Extensions->>'$.x_GpuHours' AS INT) <> source_row), sum(BilledCost) "
+            "FROM billing_line_items"
+        ).fetchone()
+
+
 def test_csv_pyarrow_cannot_read_is_loaded_by_duckdb_reader_in_order(
     cstore: Store, tmp_path: Path
 ) -> None:
     """DuckDB's reader takes a trailing comma after the last field, pyarrow's refuses the row:
     the file is loaded by DuckDB's reader, rows numbered by their position all the same."""
-    rows = [f"{i}.5,{i},2025-01-01,2025-01-02,USD,AWS,,,{i}," for i in range(1, 2001)]
-    path = write(tmp_path, "trailing.csv", HEADER + "\n" + "\n".join(rows) + "\n")
-    load = billing.load_file(cstore, str(path))
-    assert load.rows == 2000
-    with cstore.read() as con:
-        got = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE source_row <> EffectiveCost "
-            "OR BilledCost <> EffectiveCost + 0.5 "
-            "OR CAST(x_Extensions->>'$.x_GpuHours' AS INT) <> source_row) "
-            "FROM billing_line_items"
-        ).fetchone()
-    assert got == (2000, 0)
+    path = write(tmp_path, "trailing.csv", _numbered_rows(2000, trailing=","))
+    assert billing.load_file(cstore, str(path)).rows == 2000
+    assert _misnumbered(cstore) == (2000, 0, Decimal(sum(range(1, 2001))) + Decimal("1000"))
 
 
 def test_gzip_csv_loads_like_plain(cstore: Store, tmp_path: Path) -> None:
     """`.csv.gz` (how CUR and FOCUS exports usually arrive) is decompressed while streaming."""
-    rows = [f"{i}.5,{i},2025-01-01,2025-01-02,USD,AWS,,,{i}" for i in range(1, 5001)]
     path = tmp_path / "export.csv.gz"
-    path.write_bytes(gzip.compress((HEADER + "\n" + "\n".join(rows) + "\n").encode()))
-    load = billing.load_file(cstore, str(path))
-    assert load.rows == 5000
-    with cstore.read() as con:
-        got = con.execute(
-            "SELECT count(*) FILTER (WHERE source_row <> EffectiveCost "
-            "OR CAST(x_Extensions->>'$.x_GpuHours' AS INT) <> source_row), sum(BilledCost) "
-            "FROM billing_line_items"
-        ).fetchone()
-    assert got == (0, Decimal(sum(range(1, 5001))) + Decimal("2500"))
+    path.write_bytes(gzip.compress(_numbered_rows(5000).encode()))
+    assert billing.load_file(cstore, str(path)).rows == 5000
+    assert _misnumbered(cstore) == (5000, 0, Decimal(sum(range(1, 5001))) + Decimal("2500"))
