@@ -130,8 +130,8 @@ class RecordWriter:
 
     def start(self) -> None:
         to_arrow([])  # pyarrow's lazy set-up (~0.5 s) happens now, not in the first flush
-        if self.store is not None and self._db is None:
-            self._db = self.store.batch_writer()  # its DuckDB instance too (~30 ms, GIL held)
+        if self.store is not None:
+            self._batch_db()  # its DuckDB instance too (~30 ms, GIL held)
         self._thread = threading.Thread(target=self._loop, name="unitcost-records", daemon=True)
         self._thread.start()
 
@@ -170,10 +170,8 @@ class RecordWriter:
         if not batch and not tables:
             return 0
         table = pa.concat_tables([*tables, to_arrow(batch)] if batch else tables)
-        if self._db is None:
-            self._db = self.store.batch_writer()
         try:
-            with self._db.write() as con:
+            with self._batch_db().write() as con:
                 con.register("bench_requests_batch", table)
                 con.execute(sqlfiles.load("queries", "bench_insert_requests"))
                 con.unregister("bench_requests_batch")
@@ -185,6 +183,11 @@ class RecordWriter:
             raise
         self.written += table.num_rows
         return int(table.num_rows)
+
+    def _batch_db(self) -> BatchWriter:
+        if self._db is None:
+            self._db = self.store.batch_writer()
+        return self._db
 
     def close(self) -> None:
         """Stop the thread and flush the rest; raise the thread's last error if any remain."""

@@ -111,8 +111,8 @@ class Live:
             pc.subtract(table.column("first_chunk_ns"), table.column("sent_ns")).filter(ok), 1e6
         )
         self.ttft_ms.extend(ttft.drop_null().to_pylist())  # the deque keeps the latest
-        failed = pc.invert(pc.is_in(status, pa.array(["ok", "cancelled"])))
         if n_ok + n_cancelled < table.num_rows:
+            failed = pc.invert(pc.is_in(status, pa.array(["ok", "cancelled"])))
             cls = table.column("error_class")
             key = pc.if_else(pc.fill_null(pc.not_equal(cls, ""), False), cls, status)
             for row in pc.value_counts(key.filter(failed)).to_pylist():

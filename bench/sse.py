@@ -124,9 +124,7 @@ class StreamState:
         """
         self._apply(self._decoded(datas), now_ns)
 
-    def _decoded(
-        self, datas: list[bytes]
-    ) -> Iterator[_Chunk | tuple[str | None, str | None] | None]:
+    def _decoded(self, datas: list[bytes]) -> Iterator[_Item]:
         """Each event as a typed chunk, as (text, finish) read by `_loose`, or None: `[DONE]`.
         A generator: an event is decoded only once those before it are applied."""
         for data in datas:

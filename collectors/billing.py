@@ -30,11 +30,11 @@ import duckdb
 from unitcost.collectors import billing_formats as bf
 from unitcost.collectors import billing_native as native
 from unitcost.collectors.base import collector_run, set_watermark, utc_session
-from unitcost.collectors.billing_csv import NumberedCsv, strict_row_count
+from unitcost.collectors.billing_csv import NumberedCsv
 
 from unitcost import sqlfiles
 from unitcost.errors import InputError, input_error
-from unitcost.sqlfiles import quote_ident
+from unitcost.sqlfiles import quote_ident, quote_literal
 from unitcost.store import Store
 
 ROW_COL = "__uc_source_row"
@@ -90,24 +90,22 @@ def relation_sql(
     as text, so nothing is guessed; `NULL`, `null` and empty fields are NULL; a row with too few
     or too many fields is an error (strict mode, no null padding), never silently padded.
     """
-    lit = _literal(path)
+    lit = quote_literal(path)
     if _is_parquet(path):
         return (
             f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {ROW_COL} "
             f"FROM read_parquet({lit}, file_row_number = true)"
         )
     types = types or {}
-    cols = ", ".join(f"{_literal(c)}: {_literal(types.get(c, 'VARCHAR'))}" for c in header or [])
+    cols = ", ".join(
+        f"{quote_literal(c)}: {quote_literal(types.get(c, 'VARCHAR'))}" for c in header or []
+    )
     number = "row_number() OVER ()" if numbered else "0"
     return (
         f"SELECT *, {number} AS {ROW_COL} FROM read_csv({lit}, header = true, "
         f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {{{cols}}}, "
         "nullstr = ['NULL', 'null', ''], strict_mode = true, null_padding = false)"
     )
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def describe(con: duckdb.DuckDBPyConnection, path: str, shown: str) -> list[tuple[str, str]]:
@@ -342,11 +340,14 @@ class _ReadersDisagree(Exception):
 def _strict_csv_rows(
     con: duckdb.DuckDBPyConnection, path: str, shown: str, header: list[str]
 ) -> int:
-    """Rows of a CSV by DuckDB's strict reader; a malformed file is refused here, by row."""
+    """Data rows of a CSV as DuckDB's strict reader sees them: it parses every byte, checks
+    field counts and quoting, builds no values. A malformed file is refused here, by row."""
     try:
-        return strict_row_count(con, relation_sql(path, header, numbered=False))
+        row = con.execute(f"SELECT count(*) FROM ({relation_sql(path, header, numbered=False)})")
+        counted = row.fetchone()
     except duckdb.Error as exc:
         raise _read_error(exc, shown, header) from exc
+    return int(counted[0]) if counted else 0
 
 
 def _write_file(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from unitcost.collectors import billing_native as native
 
 from unitcost.errors import InputError
-from unitcost.sqlfiles import quote_ident
+from unitcost.sqlfiles import quote_ident, quote_literal
 
 MONEY = "DECIMAL(38, 10)"
 
@@ -361,17 +361,13 @@ def _cur_tags(columns: list[SourceColumn], used: set[str]) -> str:
     return _json_of(legacy, strip_prefix="resourceTags/")
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _json_of(
     cols: list[SourceColumn], *, strip_prefix: str = "", notes: list[tuple[str, str]] | None = None
 ) -> str:
     """A JSON object of the non-null columns (NULL when all are null), values as text."""
     pairs = [(c.name.removeprefix(strip_prefix), convert("t", c)) for c in cols]
     pairs += notes or []
-    entries = ", ".join(f"{{'k': {_literal(k)}, 'v': {v}}}" for k, v in pairs)
+    entries = ", ".join(f"{{'k': {quote_literal(k)}, 'v': {v}}}" for k, v in pairs)
     m = f"map_from_entries(list_filter([{entries}], lambda e: e.v IS NOT NULL))"
     return f"CASE WHEN cardinality({m}) = 0 THEN NULL ELSE CAST(to_json({m}) AS JSON) END"
 
@@ -386,5 +382,5 @@ def _extensions(extras: list[SourceColumn], notes: list[tuple[str, str]] | None 
     if len(extras) > 8:
         return _json_of(extras, notes=notes)
     pairs = [(c.name, convert("t", c)) for c in extras] + notes
-    fields = ", ".join(f"{_literal(k)}: {v}" for k, v in pairs)
+    fields = ", ".join(f"{quote_literal(k)}: {v}" for k, v in pairs)
     return f"CAST(to_json({{{fields}}}) AS JSON)"

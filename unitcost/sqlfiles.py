@@ -36,3 +36,9 @@ def names(kind: str) -> list[str]:
 def quote_ident(name: str) -> str:
     """The one way a dynamic identifier enters SQL: double-quoted, quotes doubled."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """A string literal where DuckDB takes no bound parameter (a reader's file path and
+    options, ATTACH): single-quoted, quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"

@@ -305,7 +305,7 @@ class BatchWriter:
         if wait > 0:
             time.sleep(wait)
         con = self._con
-        path = "'" + str(self.store.path).replace("'", "''") + "'"
+        path = sqlfiles.quote_literal(str(self.store.path))
         self.store._retry_lock(lambda: con.execute(f"ATTACH {path} AS {self.ALIAS}"))
         try:
             con.execute(f"USE {self.ALIAS}")
