@@ -28,6 +28,11 @@ need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v cmake >/dev/null || need+=(cmake)
+# The dashboard's browser tests and the review's static charts (kaleido) use Debian's Chromium;
+# the review's PDF is read back with pdftotext; WeasyPrint renders with Pango.
+command -v chromium >/dev/null || need+=(chromium)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
+ldconfig -p | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "${UNITCOST_SKIP_APT:-0}" = 1 ]; then
     echo "missing (not installed, UNITCOST_SKIP_APT=1): ${need[*]}"

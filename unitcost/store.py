@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from unitcost import sqlfiles
 from unitcost.errors import MigrationError, StoreBusyError, StoreError
 
 _T = TypeVar("_T")
+_SQL_COMMENT = re.compile(r"--[^\n]*")
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "database is locked")
 
 
@@ -238,12 +240,18 @@ class Store:
 
     @staticmethod
     def _recreate_views(con: duckdb.DuckDBPyConnection) -> None:
+        """Create every view in dependency order, in one transaction.
+
+        Views build on each other, and DuckDB binds a view when it is created, so a view can
+        only be created after the views it reads. Rather than a hand-kept order, this
+        orders them by the names their SQL mentions (view_order).
+        """
         con.execute("BEGIN TRANSACTION")
         try:
-            for name in sqlfiles.names("views"):
+            for name in view_order(sqlfiles.names("views")):
                 con.execute(sqlfiles.load("views", name))
             con.execute("COMMIT")
-        except duckdb.Error as exc:
+        except (duckdb.Error, StoreError) as exc:
             con.execute("ROLLBACK")
             raise StoreError(f"recreating views failed: {exc}") from exc
 
@@ -261,6 +269,29 @@ class Store:
                 row = con.execute(f"SELECT count(*) FROM {sqlfiles.quote_ident(t)}").fetchone()
                 out[t] = int(row[0]) if row else 0
             return out
+
+
+def view_order(names: list[str]) -> list[str]:
+    """The views in an order where each comes after every view its SQL reads.
+
+    A view's upstream views are the other view names its SQL mentions outside comments (view
+    names are distinctive snake_case words); ties keep name order. A cycle is an error.
+    """
+    texts = {n: _SQL_COMMENT.sub("", sqlfiles.load("views", n)) for n in names}
+    deps = {
+        n: {m for m in names if m != n and re.search(rf"\b{re.escape(m)}\b", texts[n])}
+        for n in names
+    }
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(names):
+        ready = [n for n in names if n not in done and deps[n] <= done]
+        if not ready:
+            stuck = sorted(n for n in names if n not in done)
+            raise StoreError(f"sql/views: the views {', '.join(stuck)} read each other in a cycle")
+        order.extend(ready)
+        done.update(ready)
+    return order
 
 
 def fetch_dicts(

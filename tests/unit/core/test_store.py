@@ -193,3 +193,35 @@ def test_0004_rebuilds_billing_line_items_keeping_rows(tmp_path: Path) -> None:
         ]
         with pytest.raises(duckdb.ConstraintException):  # NOT NULL survives the rebuild
             con.execute("INSERT INTO billing_line_items (source_file) VALUES ('x')")
+
+
+def test_views_are_created_after_the_views_they_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A view named before its upstream in name order is still created after it."""
+    from unitcost import sqlfiles
+    from unitcost.store import view_order
+
+    texts = {
+        "a_top": "-- reads b_middle and c_base\nCREATE VIEW a_top AS SELECT * FROM b_middle",
+        "b_middle": "CREATE VIEW b_middle AS SELECT * FROM c_base -- not a_top",
+        "c_base": "CREATE VIEW c_base AS SELECT 1 AS x",
+        "d_alone": "CREATE VIEW d_alone AS SELECT 2 AS y",
+    }
+    monkeypatch.setattr(sqlfiles, "load", lambda kind, name: texts[name])
+    order = view_order(sorted(texts))
+    assert order.index("c_base") < order.index("b_middle") < order.index("a_top")
+    assert set(order) == set(texts)
+    con = duckdb.connect()
+    for name in order:
+        con.execute(texts[name])
+    assert con.execute("SELECT x FROM a_top").fetchall() == [(1,)]
+
+
+def test_views_that_read_each_other_in_a_cycle_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unitcost import sqlfiles
+    from unitcost.errors import StoreError
+    from unitcost.store import view_order
+
+    texts = {"v1": "SELECT * FROM v2", "v2": "SELECT * FROM v1", "v3": "SELECT 1"}
+    monkeypatch.setattr(sqlfiles, "load", lambda kind, name: texts[name])
+    with pytest.raises(StoreError, match="v1, v2 read each other in a cycle"):
+        view_order(sorted(texts))
