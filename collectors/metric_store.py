@@ -342,13 +342,15 @@ def _dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def remap(con: duckdb.DuckDBPyConnection) -> set[str]:
+def remap(con: duckdb.DuckDBPyConnection) -> tuple[set[str], bool]:
     """Map every stored series to its deployment under the current rules, in the caller's
-    transaction; returns the deployments whose series changed (before and after)."""
+    transaction; returns the deployments whose series changed (before and after), and whether
+    any series had none yet (carried over by migration 0005)."""
     rules = label_rules(con)
     changed_ids: list[int] = []
     changed_deps: list[str] = []
     touched: set[str] = set()
+    carried = False
     rows = con.execute(sqlfiles.load("queries", "metrics_series_all")).fetchall()
     for sid, metric, keys, values, dep, _emu in rows:
         want = deployment_of(
@@ -360,16 +362,19 @@ def remap(con: duckdb.DuckDBPyConnection) -> set[str]:
             touched.add(want)
             if dep is not None:
                 touched.add(dep)
+            carried = carried or dep is None
     if changed_ids:
         _set_deployments(con, changed_ids, changed_deps)
-    return touched
+    return touched, carried
 
 
 def rederive(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> tuple[int, int]:
     """Re-map series (remap) and re-derive the intervals of the deployments that changed, or
-    of all of them with `everything`; returns (deployments, interval rows written)."""
-    deps = remap(con)
-    if everything:
+    of all of them with `everything` or when series carried over by migration 0005 were mapped
+    now (the intervals derived before the upgrade may be under other deployment ids); returns
+    (deployments, interval rows written)."""
+    deps, carried = remap(con)
+    if everything or carried:
         deps |= {
             r[0]
             for r in con.execute(sqlfiles.load("queries", "metrics_deployments_all")).fetchall()
