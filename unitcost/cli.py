@@ -66,6 +66,11 @@ LAZY_COMMANDS = {
         "emulate",
         "Serve OpenAI-compatible endpoints that behave like the chosen GPUs would (EMULATED).",
     ),
+    "recommend": (
+        "unitcost.analytics.recommend_cli",
+        "recommend",
+        "Choose the cheapest fleet (model, quantization, GPU type, spot) per scenario at its SLO.",
+    ),
 }
 
 
