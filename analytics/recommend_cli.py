@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -26,10 +30,8 @@ err = Console(stderr=True)
 @pass_app
 def recommend(app: App, scenario: str | None, fmt: str, no_save: bool) -> None:
     """Choose the cheapest fleet (model, quantization, GPU type, spot) per scenario at its SLO."""
-    settings = app.loaded.settings
-    with err.status("solving ...", spinner="dots"), app.store.write() as con:
-        prices.sync_config(con, settings.prices)  # [[prices]] apply on every price reader
-        result = rec.recommend(con, settings, scenario, save=not no_save)
+    with _solver_chatter_to_stderr(), err.status("solving ...", spinner="dots"):
+        result = _solve(app, scenario, not no_save)
     if fmt == "json":
         click.echo(json.dumps(result, indent=2, default=str))
         return
@@ -37,6 +39,28 @@ def recommend(app: App, scenario: str | None, fmt: str, no_save: bool) -> None:
         _print_scenario(s)
     saved = "not stored (--no-save)" if no_save else f"stored as run {result['run_id']}"
     out.print(f"[dim]{saved}; definitions: `unitcost recommend --format json`[/]")
+
+
+def _solve(app: App, scenario: str | None, save: bool) -> dict[str, Any]:
+    settings = app.loaded.settings
+    with app.store.write() as con:
+        prices.sync_config(con, settings.prices)  # [[prices]] apply on every price reader
+        return rec.recommend(con, settings, scenario, save=save)
+
+
+@contextmanager
+def _solver_chatter_to_stderr() -> Iterator[None]:
+    """HiGHS (inside scipy's milp) prints some diagnostics from C straight to file descriptor
+    1; while solving, that descriptor points at stderr so `--format json` stays parseable."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _usd(v: Any, places: int = 2) -> str:
@@ -88,7 +112,9 @@ def _print_scenario(s: dict[str, Any]) -> None:
             out.print(
                 f"  if {case['case']}: the choice changes ({_usd(case['usd_per_hour'])} USD/h)"
             )
-    kinds = Counter(r["reason"].split(" (")[0].split(":")[0] for r in s["rejected"])
+    kinds = Counter(
+        re.sub(r"[\d.,]+ ", "", r["reason"].split(" (")[0].split(":")[0]) for r in s["rejected"]
+    )
     if kinds:
         listed = "; ".join(f"{n} {k}" for k, n in kinds.most_common(4))
         out.print(f"  rejected {len(s['rejected'])}: {listed}")
