@@ -34,7 +34,15 @@ from unitcost.analytics.demand import Demand, deployment_demand
 from unitcost.analytics.emulated import find_model
 from unitcost.analytics.evidence import ConfigKey, RunEvidence, load_evidence
 from unitcost.analytics.hosted import baseline, hosted_price
-from unitcost.analytics.tiers import Constraints, Option, Solution, alone_cost, solve, solve_batch
+from unitcost.analytics.tiers import (
+    Constraints,
+    Option,
+    Solution,
+    alone_cost,
+    prune,
+    solve,
+    solve_batch,
+)
 from unitcost.analytics.whatif import HOURS_PER_MONTH, autoscaling, sensitivity
 
 from unitcost import sqlfiles
@@ -228,14 +236,20 @@ def _choice_json(
 
 
 def _rejected_by_cost(
-    cands: Sequence[Candidate], options: Sequence[Option], cons: Constraints, sol: Solution
+    cands: Sequence[Candidate],
+    options: Sequence[Option],
+    cons: Constraints,
+    sol: Solution,
+    dominated: dict[str, str],
 ) -> list[dict[str, Any]]:
     chosen = {p.key for p in sol.picks}
     out = []
     for c, o in zip(cands, options, strict=True):
         if c.key in chosen:
             continue
-        if cons.deadline_hours is not None:  # batch: compare tokens per dollar
+        if c.key in dominated:
+            reason = f"costs more than the same config at {dominated[c.key].split(' @ ')[1]}"
+        elif cons.deadline_hours is not None:  # batch: compare tokens per dollar
             reason = _batch_cost_reason(o, cons, sol)
         elif sol.status != "optimal":
             reason = "no feasible fleet (see the scenario's reason)"
@@ -298,9 +312,10 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
         )
     cands, rejected = _candidates(ctx, s, slo, shape, dep["model"] if dep else None)
     options = [_option(c, s.is_batch) for c in cands]
+    kept, dominated = prune(options)
     demand_value = float(s.batch_tokens) if s.is_batch and s.batch_tokens else float(peak or 0)
     cons = _constraints(s, demand_value)
-    sol = solve_batch(options, cons) if s.is_batch else solve(options, cons)
+    sol = solve_batch(kept, cons) if s.is_batch else solve(kept, cons)
     if not cands and sol.status == "infeasible":
         sol = Solution("infeasible", 0.0, (), _no_candidate_reason(rejected, slo))
     by_key = {c.key: c for c in cands}
@@ -364,14 +379,15 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
         "hours": None if sol.hours is None else round(sol.hours, 4),
         "current_usd_per_hour": current,
         "savings_usd_per_month": savings,
-        "sensitivity": sensitivity(options, low_spot, cons, sol)
+        "sensitivity": sensitivity(kept, low_spot, cons, sol)
         if sol.status == "optimal" and not s.is_batch
         else [],
-        "autoscaling": autoscaling(options, cons, sol, demand.hourly_rps, window or {})
+        "autoscaling": autoscaling(kept, cons, sol, demand.hourly_rps, window or {})
         if demand is not None and sol.status == "optimal" and not s.is_batch
         else None,
         "hosted_baseline": [baseline(h, s.input_tokens, s.output_tokens, peak) for h in hosted],
-        "rejected": [r.to_json() for r in rejected] + _rejected_by_cost(cands, options, cons, sol),
+        "rejected": [r.to_json() for r in rejected]
+        + _rejected_by_cost(cands, options, cons, sol, dominated),
         "candidates_considered": len(cands),
         "warnings": list(dict.fromkeys(warnings)),
     }
