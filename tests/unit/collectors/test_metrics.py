@@ -329,3 +329,16 @@ def test_derived_in_pieces_equals_derived_at_once(tmp_path: Any) -> None:
 def test_interval_bounds() -> None:
     lo, hi = intervals.bounds(T0 + timedelta(seconds=7), T0 + timedelta(seconds=60), 60)
     assert (lo, hi) == (T0, T0 + timedelta(seconds=120))
+
+
+def test_interval_length_holds_a_whole_sampling_step() -> None:
+    from unitcost.collectors.intervals import interval_for_step
+
+    assert [interval_for_step(s) for s in (15, 30, 60, 61, 300, 900)] == [
+        60,
+        60,
+        60,
+        120,
+        300,
+        900,
+    ]
