@@ -1,0 +1,14 @@
+-- billing_lines: every stored billing line with the keys that decide whether it counts.
+-- Grain: one row per billing_line_items row. Upstream: billing_line_items.
+-- A later delivery replaces an earlier one per (provider, billing_account_id, billing_period):
+-- the one place these keys are computed (the loader's slices and supersessions read them here).
+-- Time-zone independent: every date is taken in UTC whatever the session's TimeZone.
+CREATE OR REPLACE VIEW billing_lines AS
+SELECT
+    *,
+    coalesce(ServiceProviderName, ProviderName, '') AS provider,
+    coalesce(BillingAccountId, '') AS billing_account_id,
+    -- first day of the billing period: BillingPeriodStart, else the month of the charge
+    CAST(coalesce(timezone('UTC', BillingPeriodStart),
+                  date_trunc('month', timezone('UTC', ChargePeriodStart))) AS DATE) AS billing_period
+FROM billing_line_items;
