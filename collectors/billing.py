@@ -141,7 +141,7 @@ def load_delivery(
     for src in sources:
         digest = content_hash(src.path)
         mine = recorded(store, src.source_file)
-        if not force and mine is not None and mine[1] == digest:
+        if not force and mine is not None and mine[1] == digest and mine[2] is None:
             prepared.append(_Prepared(src, digest, None, unchanged=True))
             continue
         with store.read() as con:
@@ -238,6 +238,13 @@ def _load_one(
         sqlfiles.load("queries", "billing_file_same_content"), [p.digest, shown]
     ).fetchone()
     ledger.forget_file(con, shown)
+    notes: tuple[str, ...] = ()
+    if same is not None and same[1] is not None and same[1] < delivered_at:
+        # The same bytes in a later delivery: they count there (the earlier delivery may be
+        # replaced by this one), and the earlier path becomes the copy.
+        _make_copy(con, str(same[0]), shown, p.digest)
+        notes = (f"{same[0]}: same content as {shown}, a later delivery: counted once, there",)
+        same = None
     if same is not None:
         original = str(same[0])
         reason = f"same content as {original} (sha256 {p.digest[:12]}): one file, counted once"
@@ -278,9 +285,22 @@ def _load_one(
             None,
         ],
     )
-    con.execute(sqlfiles.load("queries", "billing_file_reopen_copies"), [shown])
+    con.execute(sqlfiles.load("queries", "billing_file_reopen_copies"), [shown, p.digest])
     ledger.index_file(con, shown, delivery_id, p.src.name)
-    return FileLoad(shown, prep.fmt, n, False, extras)
+    return FileLoad(shown, prep.fmt, n, False, extras, notes)
+
+
+def _make_copy(con: duckdb.DuckDBPyConnection, copy: str, original: str, digest: str) -> None:
+    """Record `copy` as the same file as `original`: its lines, slices and rollup go."""
+    ledger.forget_file(con, copy)
+    con.execute(
+        sqlfiles.load("queries", "billing_file_mark_copy"),
+        [
+            original,
+            f"same content as {original} (sha256 {digest[:12]}): one file, counted once",
+            copy,
+        ],
+    )
 
 
 def _move_watermark(con: duckdb.DuckDBPyConnection, files: list[str], source: str) -> None:
@@ -438,7 +458,13 @@ def load_location(
         s for s in plan.superseded if (st := states[s.entry.uri]) is not None and st[2] is None
     ]
     for d in plan.deliveries:
-        changed = [e for e in d.files if force or (states[e.uri] or (None,))[0] != e.fingerprint]
+        # read: new or changed files, and files recorded without being read (set aside by a
+        # manifest then, part of the current delivery now)
+        changed = [
+            e
+            for e in d.files
+            if force or (st := states[e.uri]) is None or st[0] != e.fingerprint or st[1] is None
+        ]
         aside = [s for s in to_supersede if s.by == d.by]
         for e in d.files:
             if e not in changed:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
@@ -42,6 +42,7 @@ BILLING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 PART_WINDOW = timedelta(hours=1)
 _RANGE = re.compile(r"^\d{8}-\d{8}$")  # yyyymmdd-yyyymmdd (CUR periods, Azure date ranges)
 _PARTITION = re.compile(r"^billing_period=", re.IGNORECASE)
+_RUN_TIME = re.compile(r"^\d{12}$")  # Azure's export-time folder, yyyyMMddHHmm
 _PART = re.compile(r"^(?P<stem>.*[-_])\d+(?P<ext>(?:\.[A-Za-z0-9]+)+)$")
 
 
@@ -193,14 +194,20 @@ def _manifest_scopes(
 ) -> Iterable[tuple[set[str], Callable[[Plan], None]]]:
     """For each manifest-governed folder: its data files and how to decide about them."""
     cur_periods: dict[str, list[Entry]] = {}  # CUR period folder -> its manifests
-    azure: dict[str, list[Entry]] = {}  # Azure date-range folder -> run manifests
+    azure: dict[tuple[str, str], list[tuple[Entry, dict[str, Any]]]] = {}
     for m in manifests:
         parts = PurePosixPath(m.rel).parts
         folder = m.parent
         if m.name.lower() == "manifest.json":
             rng = next((i for i in range(len(parts) - 2, -1, -1) if _RANGE.match(parts[i])), None)
             if rng is not None and rng < len(parts) - 2:
-                azure.setdefault("/".join(parts[: rng + 1]), []).append(m)
+                doc = _read(read_json, m)
+                config = doc.get("exportConfig")
+                export = ""
+                if isinstance(config, dict):
+                    export = str(config.get("resourceId") or config.get("exportName") or "")
+                # runs of one export and date range compete; another export there does not
+                azure.setdefault(("/".join(parts[: rng + 1]), export), []).append((m, doc))
             continue
         if len(parts) >= 3 and parts[-3].lower() == "metadata" and _PARTITION.match(parts[-2]):
             yield _data_exports(m, parts, data, read_json)
@@ -212,21 +219,32 @@ def _manifest_scopes(
             yield _overwrite(m, data, read_json)
     for period, ms in cur_periods.items():
         yield _cur_versions(period, ms, data, read_json)
-    for rng_folder, ms in azure.items():
-        yield _azure_runs(rng_folder, ms, data, read_json)
+    for (rng_folder, _export), runs in azure.items():
+        yield _azure_runs(rng_folder, runs, data)
 
 
-def _decide(scope: _Scope, data: dict[str, Entry]) -> tuple[set[str], Callable[[Plan], None]]:
+def _incomplete(scope: _Scope, data: dict[str, Entry]) -> str | None:
+    """Why a manifest's delivery is not complete yet, or None."""
+    missing = [rel for rel in scope.current if rel not in data]
+    if not missing:
+        return None
+    return (
+        f"{scope.what} is incomplete ({len(scope.current) - len(missing)} of "
+        f"{len(scope.current)} files present, e.g. {missing[0]} is missing): nothing of it is "
+        "loaded and nothing is replaced until the rest arrives"
+    )
+
+
+def _decide(
+    scope: _Scope, data: dict[str, Entry], newer: Sequence[_Scope] = ()
+) -> tuple[set[str], Callable[[Plan], None]]:
+    """Load the scope's current files and set aside the rest of its folder, except the files
+    of `newer` deliveries that are not complete yet: those wait."""
     files = {rel for rel in data if _under(scope.folder, rel)}
 
     def decide(out: Plan) -> None:
-        missing = [rel for rel in scope.current if rel not in data]
-        if missing:
-            why = (
-                f"{scope.what} is incomplete ({len(scope.current) - len(missing)} of "
-                f"{len(scope.current)} files present, e.g. {missing[0]} is missing): nothing "
-                "of it is loaded and nothing is replaced until the rest arrives"
-            )
+        why = _incomplete(scope, data)
+        if why is not None:
             out.waiting.extend(
                 SetAside(data[rel], scope.manifest.uri, why) for rel in sorted(files)
             )
@@ -239,7 +257,18 @@ def _decide(scope: _Scope, data: dict[str, Entry]) -> tuple[set[str], Callable[[
                 scope.manifest.uri,
             )
         )
-        for rel in sorted(files - set(scope.current)):
+        waiting: set[str] = set()
+        for n in newer:
+            later = sorted(
+                rel
+                for rel in n.current
+                if rel in data and rel not in scope.current and rel not in waiting
+            )
+            out.waiting.extend(
+                SetAside(data[rel], n.manifest.uri, _incomplete(n, data) or "") for rel in later
+            )
+            waiting.update(later)
+        for rel in sorted(files - set(scope.current) - waiting):
             out.superseded.append(
                 SetAside(data[rel], scope.manifest.uri, f"not part of {scope.what}")
             )
@@ -320,22 +349,26 @@ def _cur_versions(
         if m.parent == period:
             named = scope
         candidates.append(scope)
-    complete = [c for c in candidates if all(rel in data for rel in c.current)]
+    complete = [c for c in candidates if _incomplete(c, data) is None]
     chosen = named if named is not None and named in complete else None
     if chosen is None and complete:
         chosen = max(complete, key=lambda c: c.delivered_at)
-    return _decide(chosen or named or candidates[0], data)
+    if chosen is None:
+        return _decide(named or candidates[0], data)
+    # assemblies newer than the one that stands (the named one included) that are still
+    # arriving wait; older ones are set aside
+    newer = [c for c in candidates if c not in complete and c.delivered_at >= chosen.delivered_at]
+    return _decide(chosen, data, newer)
 
 
 def _azure_runs(
-    rng_folder: str, ms: list[Entry], data: dict[str, Entry], read_json: ReadJson
+    rng_folder: str, manifests: list[tuple[Entry, dict[str, Any]]], data: dict[str, Entry]
 ) -> tuple[set[str], Callable[[Plan], None]]:
     """Azure: each run folder with a manifest.json is a delivery of the export's date range;
     the latest complete run (runInfo.submittedTime) is current, every earlier one set aside."""
     anchor = PurePosixPath(rng_folder).name
     runs: list[_Scope] = []
-    for m in ms:
-        doc = _read(read_json, m)
+    for m, doc in manifests:
         raw = doc.get("runInfo")
         info: dict[str, Any] = raw if isinstance(raw, dict) else {}
         current = []
@@ -403,15 +436,7 @@ def _group_rest(rest: list[Entry]) -> list[Delivery]:
     by_run: dict[str, list[Entry]] = {}
     loose: list[Entry] = []
     for e in rest:
-        parts = PurePosixPath(e.rel).parts
-        run = next(
-            (
-                "/".join(parts[: i + 2])
-                for i in range(len(parts) - 2)
-                if _RANGE.match(parts[i]) or _PARTITION.match(parts[i])
-            ),
-            None,
-        )
+        run = _run_folder(PurePosixPath(e.rel).parts)
         if run is not None:
             by_run.setdefault(run, []).append(e)
         else:
@@ -435,6 +460,19 @@ def _group_rest(rest: list[Entry]) -> list[Delivery]:
     for (_folder, _stem, _ext), files in sorted(groups.items()):
         out.extend(_cluster(sorted(files, key=lambda e: (e.modified, e.rel))))
     return out
+
+
+def _run_folder(parts: tuple[str, ...]) -> str | None:
+    """The run folder a file sits in under a date range or billing period partition: the
+    export-time folder (`yyyyMMddHHmm`, Azure) if there is one, else the first subfolder (a CUR
+    assembly, a Data Exports version). None for a file directly in such a folder, or outside."""
+    for i in range(len(parts) - 2):
+        if _RANGE.match(parts[i]) or _PARTITION.match(parts[i]):
+            for j in range(i + 1, len(parts) - 1):
+                if _RUN_TIME.match(parts[j]):
+                    return "/".join(parts[: j + 1])
+            return "/".join(parts[: i + 2])
+    return None
 
 
 def _cluster(files: list[Entry]) -> list[Delivery]:

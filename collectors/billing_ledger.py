@@ -91,9 +91,9 @@ def decide(a: Side, b: Side, key: Slice) -> tuple[Side, Side, str]:
         raise InputError(
             f"{a.example_file} and {b.example_file}: two different deliveries for {key} with the "
             f"same delivery time ({a.delivered_at}) and overlapping charge periods ({a.span()}; "
-            f"{b.span()}); cannot tell which one counts, so neither was counted twice and "
-            "nothing was written. Keep only the current one at the billing source (or restore "
-            "its manifest)"
+            f"{b.span()}); cannot tell which one counts, so nothing was written. Keep only the "
+            "current delivery at the billing source (or its manifest), or pull the whole "
+            "period again"
         )
     earlier, later = sorted((a, b), key=lambda s: s.delivered_at or datetime.min)
     covers = (
@@ -110,7 +110,7 @@ def decide(a: Side, b: Side, key: Slice) -> tuple[Side, Side, str]:
             f"whose charge periods overlap without the later covering the earlier "
             f"({earlier.span()}; later: {later.span()}); cannot tell whether the later "
             "replaces the earlier or adds to it, so nothing was written. Keep only the "
-            "current delivery at the billing source"
+            "current delivery at the billing source, or pull the whole period again"
         )
     when = f"{later.delivered_at:%Y-%m-%d %H:%M:%S} UTC" if later.delivered_at else "later"
     return (

@@ -22,7 +22,7 @@ tests/unit/core/test_money.py checks the two agree on random text.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from unitcost.errors import InputError
 
@@ -33,6 +33,7 @@ RULE = (
 )
 PLACES = Decimal("1E-10")  # DECIMAL(38, 10): the precision billing_line_items stores
 LIMIT = Decimal("1E28")  # DECIMAL(38, 10) holds 28 digits before the point
+_EXACT = Context(prec=60)  # room for 28 + 10 digits (the default context keeps only 28)
 _PLAIN = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
 
@@ -59,4 +60,4 @@ def parse_money(text: str | None, *, where: str) -> Decimal | None:
         raise InputError(f"{where}: {text!r} is not a decimal number: {RULE}") from exc
     if abs(value) >= LIMIT:
         raise InputError(f"{where}: {text!r} is out of range (at most 28 digits before the point)")
-    return value.quantize(PLACES, rounding=ROUND_HALF_UP)
+    return value.quantize(PLACES, rounding=ROUND_HALF_UP, context=_EXACT)
