@@ -267,6 +267,7 @@ def _load_one(
         return FileLoad(shown, "same content", 0, True, [], (f"{shown}: {reason}",))
     prep = p.prep or read.prepare(p.src.path, shown, fmt)  # its twin changed meanwhile
     n, extras = read.insert(con, prep, run_id=run_id, duckdb_reader=shown in duckdb_reader)
+    read.refuse_undated(con, prep)
     if prep.fmt in native.AZURE_FORMATS:
         _refuse_double_count(con, shown, prep.fmt)
     con.execute(

@@ -344,3 +344,24 @@ def insert(
         con.execute(sqlfiles.load("queries", "billing_number_rows"), [prep.shown])
     con.execute("SET preserve_insertion_order = true")
     return n, extras
+
+
+def source_column(prep: Prepared, target: str) -> str:
+    """The file's column that fills a billing_line_items column (for error messages)."""
+    template = bf.templates(prep.fmt, prep.cols).get(target, "")
+    names = re.findall(r"\{[a-z]+:([A-Za-z0-9_]+)\}", template)
+    by_canonical = {c.canonical: c.name for c in prep.cols}
+    return next((by_canonical[n] for n in names if n in by_canonical), target)
+
+
+def refuse_undated(con: duckdb.DuckDBPyConnection, prep: Prepared) -> None:
+    """A line without a charge period start cannot be put on any day: refuse the file."""
+    row = con.execute(sqlfiles.load("queries", "billing_first_undated"), [prep.shown]).fetchone()
+    if row is not None and row[0] is not None:
+        raise input_error(
+            prep.shown,
+            row=int(row[0]),
+            column=source_column(prep, "ChargePeriodStart"),
+            msg="empty: every billing line needs the start of its charge period (the day its "
+            "cost belongs to); nothing from this file was written",
+        )

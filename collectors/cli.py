@@ -7,6 +7,7 @@ sampling period. Every batch is committed as it comes, so Ctrl-C loses nothing w
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,18 +73,20 @@ def _repeat(every: str | None, once: Callable[[], list[Outcome]]) -> None:
         time.sleep(period)
 
 
-def _billing_file_progress(load: billing.FileLoad) -> None:
-    """One line per file, then one per thing it set aside or why it did not count."""
+def _billing_file_progress(load: billing.FileLoad, seen: list[str] | None = None) -> None:
+    """One line per file, then one per thing it set aside or why it did not count (also kept
+    in `seen`)."""
     if load.source_format == "unchanged":
         console.print(f"  unchanged, skipped: {load.source_file}", highlight=False)
     elif not load.skipped:
         console.print(
             f"  {load.rows:,} rows ({load.source_format}) from {load.source_file}", highlight=False
         )
-    labels = {"same content": "counted once", "superseded": "set aside", "waiting": "waiting"}
-    label = labels.get(load.source_format, "note")
-    for note in load.notes:
-        console.print(f"    {label}: {note}", markup=False, highlight=False)
+    label = "waiting: " if load.source_format == "waiting" else ""
+    for note in load.notes:  # each says what was set aside (or why not yet) and why
+        console.print(f"    {label}{note}", markup=False, highlight=False)
+    if seen is not None:
+        seen.extend(load.notes)
 
 
 def run_billing(app: App, source: str | None, fmt: str, force: bool) -> list[Outcome]:
@@ -98,14 +101,21 @@ def run_billing(app: App, source: str | None, fmt: str, force: bool) -> list[Out
     for location, f in targets:
         console.print(f"billing: {location}")
         client = make_boto3_client("s3", s.aws) if location.startswith("s3://") else None
+        notes: list[str] = []
         n = billing.collect(
             app.store,
             location=location,
             fmt=f,
             force=force,
             client=client,
-            on_file=_billing_file_progress,
+            on_file=functools.partial(_billing_file_progress, seen=notes),
         )
+        if notes:  # rows written include lines that this run then set aside
+            console.print(
+                f"  {len(notes)} set aside, counted once or waiting (above): what the views "
+                "count is each delivery once",
+                highlight=False,
+            )
         results.append(Outcome("billing", location, n, "ok"))
     return results
 
@@ -265,9 +275,7 @@ def collect_ce(
             group_by=list(group_by),
             billing_account=billing_account,
             sts_client=None if billing_account else make_boto3_client("sts", aws),
-            on_note=lambda note: console.print(
-                f"  set aside: {note}", markup=False, highlight=False
-            ),
+            on_note=lambda note: console.print(f"  {note}", markup=False, highlight=False),
         )
         return [Outcome("cost-explorer", granularity.upper(), n, "ok")]
 

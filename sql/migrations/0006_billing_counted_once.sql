@@ -92,7 +92,8 @@ SELECT
     coalesce(ServiceProviderName, ProviderName, '') AS provider,
     coalesce(BillingAccountId, '') AS billing_account_id,
     CAST(coalesce(timezone('UTC', BillingPeriodStart),
-                  date_trunc('month', timezone('UTC', ChargePeriodStart))) AS DATE) AS billing_period,
+                  date_trunc('month', timezone('UTC', ChargePeriodStart)),
+                  TIMESTAMP '1970-01-01') AS DATE) AS billing_period,  -- neither: 1970-01-01
     ChargePeriodStart, ChargePeriodEnd, BillingCurrency, PricingCategory, ChargeCategory,
     BilledCost, EffectiveCost
 FROM billing_line_items;

@@ -9,6 +9,8 @@ SELECT
     coalesce(ServiceProviderName, ProviderName, '') AS provider,
     coalesce(BillingAccountId, '') AS billing_account_id,
     -- first day of the billing period: BillingPeriodStart, else the month of the charge
+    -- (1970-01-01 for a line with neither: refused by the loader since 0006, kept if older)
     CAST(coalesce(timezone('UTC', BillingPeriodStart),
-                  date_trunc('month', timezone('UTC', ChargePeriodStart))) AS DATE) AS billing_period
+                  date_trunc('month', timezone('UTC', ChargePeriodStart)),
+                  TIMESTAMP '1970-01-01') AS DATE) AS billing_period
 FROM billing_line_items;

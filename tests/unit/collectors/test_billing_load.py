@@ -332,3 +332,17 @@ def test_gzip_csv_loads_like_plain(cstore: Store, tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(_numbered_rows(5000).encode()))
     assert billing.load_file(cstore, str(path)).rows == 5000
     assert _misnumbered(cstore) == (5000, 0, Decimal(sum(range(1, 5001))) + Decimal("2500"))
+
+
+def test_line_without_a_charge_period_start_is_refused(cstore: Store, tmp_path: Path) -> None:
+    """Such a line cannot be put on any day: the file is refused, naming row and column."""
+    bad = write(
+        tmp_path,
+        "cur.csv",
+        "lineItem/UnblendedCost,lineItem/UsageStartDate,lineItem/LineItemType\n"
+        "1.00,2025-01-01T00:00:00Z,Usage\n2.00,,Usage\n",
+    )
+    with pytest.raises(InputError) as err:
+        billing.load_file(cstore, str(bad))
+    assert str(err.value).startswith(f"{bad}, row 2, column 'lineItem/UsageStartDate': empty")
+    assert count(cstore) == 0
