@@ -91,8 +91,8 @@ SELECT
     source_file, source_row, ResourceId, x_InstanceType, CAST(Tags AS VARCHAR) AS tags,
     coalesce(ServiceProviderName, ProviderName, '') AS provider,
     coalesce(BillingAccountId, '') AS billing_account_id,
-    CAST(coalesce(timezone('UTC', BillingPeriodStart),
-                  date_trunc('month', timezone('UTC', ChargePeriodStart)),
+    CAST(coalesce(make_timestamp(epoch_us(BillingPeriodStart)),
+                  date_trunc('month', make_timestamp(epoch_us(ChargePeriodStart))),
                   TIMESTAMP '1970-01-01') AS DATE) AS billing_period,  -- neither: 1970-01-01
     ChargePeriodStart, ChargePeriodEnd, BillingCurrency, PricingCategory, ChargeCategory,
     BilledCost, EffectiveCost
@@ -147,34 +147,36 @@ WITH spans AS (
     SELECT *,
            epoch_us(ChargePeriodStart) AS s_us,
            CASE WHEN ChargePeriodEnd > ChargePeriodStart THEN epoch_us(ChargePeriodEnd) END AS e_us,
-           CAST(timezone('UTC', ChargePeriodStart) AS DATE) AS first_day,
-           CAST(timezone('UTC', ChargePeriodEnd - INTERVAL 1 MICROSECOND) AS DATE) AS last_day,
-           CAST(BilledCost * 10000000000 AS HUGEINT) AS billed_units,
-           CAST(EffectiveCost * 10000000000 AS HUGEINT) AS effective_units
+           CAST(make_timestamp(epoch_us(ChargePeriodStart)) AS DATE) AS first_day,
+           CAST(make_timestamp(epoch_us(ChargePeriodEnd) - 1) AS DATE) AS last_day
     FROM migrated_lines
 ),
 parts AS (
-    SELECT *, unnest(CASE WHEN e_us IS NULL OR last_day = first_day THEN [first_day]
-                          ELSE CAST(range(first_day, last_day + 1, INTERVAL 1 DAY) AS DATE[]) END) AS day
+    SELECT *, true AS whole, first_day AS day FROM spans
+    WHERE e_us IS NULL OR last_day = first_day
+    UNION ALL
+    SELECT *, false AS whole,
+           unnest(CAST(range(first_day, last_day + 1, INTERVAL 1 DAY) AS DATE[])) AS day
     FROM spans
+    WHERE e_us IS NOT NULL AND last_day <> first_day
 ),
 shares AS (
     SELECT *,
+           e_us - s_us AS span_us,
            least(e_us, epoch_us(CAST(day AS TIMESTAMP)) + 86400000000) - s_us AS upto_end,
-           greatest(s_us, epoch_us(CAST(day AS TIMESTAMP))) - s_us AS upto_start,
-           e_us - s_us AS span_us
+           greatest(s_us, epoch_us(CAST(day AS TIMESTAMP))) - s_us AS upto_start
     FROM parts
 )
 SELECT s.source_file, s.provider, s.billing_account_id, s.billing_period, s.day, s.BillingCurrency,
        k.attr_id, s.PricingCategory, s.ChargeCategory,
-       sum(CAST(CAST(CASE WHEN s.e_us IS NULL THEN s.billed_units
-                          ELSE s.billed_units * s.upto_end // s.span_us
-                               - s.billed_units * s.upto_start // s.span_us END
-                     AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10))),
-       sum(CAST(CAST(CASE WHEN s.e_us IS NULL THEN s.effective_units
-                          ELSE s.effective_units * s.upto_end // s.span_us
-                               - s.effective_units * s.upto_start // s.span_us END
-                     AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10))),
+       sum(CASE WHEN s.whole THEN s.BilledCost ELSE CAST(CAST(
+               CAST(s.BilledCost * 10000000000 AS HUGEINT) * s.upto_end // s.span_us
+               - CAST(s.BilledCost * 10000000000 AS HUGEINT) * s.upto_start // s.span_us
+           AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10)) END),
+       sum(CASE WHEN s.whole THEN s.EffectiveCost ELSE CAST(CAST(
+               CAST(s.EffectiveCost * 10000000000 AS HUGEINT) * s.upto_end // s.span_us
+               - CAST(s.EffectiveCost * 10000000000 AS HUGEINT) * s.upto_start // s.span_us
+           AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10)) END),
        count(*)
 FROM shares s
 JOIN billing_attr_keys k

@@ -4,30 +4,33 @@
 -- Rule: a line of cost C over [start, end) gives day d the share
 --   floor_to_1e-10(C * upto(d_end) / T) - floor_to_1e-10(C * upto(d_start) / T)
 -- where T = end - start and upto(t) is the time from start to min(max(t, start), end), all in
--- microseconds. The shares telescope: they add up to C to the last stored digit (1e-10), and
+-- microseconds (the cost in units of 1e-10, integer arithmetic). A line within one day is
+-- its own share. The shares telescope: they add up to C to the last stored digit (1e-10), and
 -- each is within 1e-10 of the exact proportional share. A partial first or last day gets its
 -- share of the time; a zero-length line, or one without an end, falls whole on its start day.
 -- (Integer division truncates toward zero; the sum is exact whatever the sign of C.)
 CREATE OR REPLACE VIEW billing_line_days AS
-WITH spans AS (
+WITH spans AS NOT MATERIALIZED (
     SELECT
         source_file, source_row, provider, billing_account_id, billing_period,
         BillingCurrency AS currency, ResourceId AS resource_id, x_InstanceType AS instance_type,
         Tags AS tags, PricingCategory AS pricing_category, ChargeCategory AS charge_category,
-        ChargePeriodStart, ChargePeriodEnd,
+        ChargePeriodStart, ChargePeriodEnd, BilledCost, EffectiveCost,
         epoch_us(ChargePeriodStart) AS s_us,
         CASE WHEN ChargePeriodEnd > ChargePeriodStart THEN epoch_us(ChargePeriodEnd) END AS e_us,
-        CAST(timezone('UTC', ChargePeriodStart) AS DATE) AS first_day,
-        CAST(timezone('UTC', ChargePeriodEnd - INTERVAL 1 MICROSECOND) AS DATE) AS last_day,
-        CAST(BilledCost * 10000000000 AS HUGEINT) AS billed_units,       -- 1e-10 units
-        CAST(EffectiveCost * 10000000000 AS HUGEINT) AS effective_units
+        CAST(make_timestamp(epoch_us(ChargePeriodStart)) AS DATE) AS first_day,
+        CAST(make_timestamp(epoch_us(ChargePeriodEnd) - 1) AS DATE) AS last_day
     FROM billing_lines
 ),
-parts AS (
-    SELECT *,
-        unnest(CASE WHEN e_us IS NULL OR last_day = first_day THEN [first_day]
-                    ELSE CAST(range(first_day, last_day + 1, INTERVAL 1 DAY) AS DATE[]) END) AS day
+parts AS (  -- a line within one day is its own share (nearly every line: no list, no unnest)
+    SELECT *, true AS whole, first_day AS day
     FROM spans
+    WHERE e_us IS NULL OR last_day = first_day
+    UNION ALL
+    SELECT *, false AS whole,
+        unnest(CAST(range(first_day, last_day + 1, INTERVAL 1 DAY) AS DATE[])) AS day
+    FROM spans
+    WHERE e_us IS NOT NULL AND last_day <> first_day
 ),
 shares AS (
     SELECT *,
@@ -40,13 +43,14 @@ SELECT
     source_file, source_row, day,                 -- day: UTC calendar day
     provider, billing_account_id, billing_period, currency, resource_id, instance_type, tags,
     pricing_category, charge_category, ChargePeriodStart, ChargePeriodEnd,
-    CAST(CAST(CASE WHEN e_us IS NULL THEN billed_units
-                   ELSE billed_units * upto_end // span_us - billed_units * upto_start // span_us
-              END AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10))
-        AS billed_cost,                           -- this day's share, BillingCurrency
-    CAST(CAST(CASE WHEN e_us IS NULL THEN effective_units
-                   ELSE effective_units * upto_end // span_us
-                        - effective_units * upto_start // span_us
-              END AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10))
-        AS effective_cost                         -- this day's share, BillingCurrency, amortized
+    CASE WHEN whole THEN BilledCost ELSE CAST(CAST(
+            CAST(BilledCost * 10000000000 AS HUGEINT) * upto_end // span_us
+            - CAST(BilledCost * 10000000000 AS HUGEINT) * upto_start // span_us
+         AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10))
+    END AS billed_cost,                           -- this day's share, BillingCurrency
+    CASE WHEN whole THEN EffectiveCost ELSE CAST(CAST(
+            CAST(EffectiveCost * 10000000000 AS HUGEINT) * upto_end // span_us
+            - CAST(EffectiveCost * 10000000000 AS HUGEINT) * upto_start // span_us
+         AS DECIMAL(38, 0)) * CAST('0.0000000001' AS DECIMAL(11, 10)) AS DECIMAL(38, 10))
+    END AS effective_cost                         -- this day's share, BillingCurrency, amortized
 FROM shares;
