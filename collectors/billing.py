@@ -132,11 +132,12 @@ def load_delivery(
     watermark_source: str | None = None,
     set_aside: Sequence[SetAside] = (),
     force: bool = False,
+    keep: Sequence[str] = (),
 ) -> list[FileLoad]:
     """Load the given files of one delivery, and set aside what its layout replaces, in one
     transaction. Files are hashed and checked before the transaction (no lock held); a file
     whose bytes were already recorded, under its own name (unless forced) or another, is not
-    read."""
+    read. `keep`: the delivery's files that did not change (recorded under this delivery)."""
     prepared: list[_Prepared] = []
     for src in sources:
         digest = content_hash(src.path)
@@ -154,6 +155,8 @@ def load_delivery(
     while True:
         try:
             with store.write() as con:
+                for f in keep:
+                    _retag(con, f, delivery_id, delivered_at)
                 return _load_delivery(
                     con,
                     prepared,
@@ -198,6 +201,7 @@ def _load_delivery(
                 sqlfiles.load("queries", "billing_file_touch"),
                 [p.src.fingerprint, p.src.source_file],
             )
+            _retag(con, p.src.source_file, delivery_id, delivered_at)
             loads.append(FileLoad(p.src.source_file, "unchanged", 0, True, []))
             continue
         load = _load_one(con, p, delivery_id, delivered_at, run_id, duckdb_reader, fmt)
@@ -289,6 +293,20 @@ def _load_one(
     con.execute(sqlfiles.load("queries", "billing_file_reopen_copies"), [shown, p.digest])
     ledger.index_file(con, shown, delivery_id, p.src.name)
     return FileLoad(shown, prep.fmt, n, False, extras, notes)
+
+
+def _retag(
+    con: duckdb.DuckDBPyConnection, source_file: str, delivery_id: str, delivered_at: datetime
+) -> None:
+    """An unchanged file joins the delivery being loaded (see billing_file_retag.sql)."""
+    con.execute(
+        sqlfiles.load("queries", "billing_file_retag"),
+        {"delivery_id": delivery_id, "delivered_at": delivered_at, "source_file": source_file},
+    )
+    con.execute(
+        sqlfiles.load("queries", "billing_file_periods_retag"),
+        {"delivery_id": delivery_id, "source_file": source_file},
+    )
 
 
 def _make_copy(con: duckdb.DuckDBPyConnection, copy: str, original: str, digest: str) -> None:
@@ -467,10 +485,15 @@ def load_location(
             if force or (st := states[e.uri]) is None or st[0] != e.fingerprint or st[1] is None
         ]
         aside = [s for s in to_supersede if s.by == d.by]
-        for e in d.files:
-            if e not in changed:
-                yield FileLoad(e.uri, "unchanged", 0, True, [])
-        if not changed and not aside:
+        kept = [e for e in d.files if e not in changed]
+        for e in kept:
+            yield FileLoad(e.uri, "unchanged", 0, True, [])
+        moved = [
+            e.uri
+            for e in kept
+            if (st := states[e.uri]) and st[2] is None and st[4] != d.delivery_id
+        ]
+        if not changed and not aside and not moved:
             continue
         with tempfile.TemporaryDirectory(prefix="unitcost-billing-") as tmp:
             yield from load_delivery(
@@ -483,6 +506,7 @@ def load_location(
                 watermark_source=location,
                 set_aside=aside,
                 force=force,
+                keep=moved,
             )
         to_supersede = [s for s in to_supersede if s not in aside]
     if to_supersede:  # replaced by a delivery that did not change in this run

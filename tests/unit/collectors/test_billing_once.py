@@ -363,3 +363,31 @@ def test_oci_reports_are_increments_and_redeliveries_replace(cstore: Store, tmp_
     tree.write(root)
     collect(cstore, root)
     assert view_total(cstore)[0] == t1b + t2
+
+
+def test_data_exports_refresh_keeps_unchanged_parts(cstore: Store, tmp_path: Path) -> None:
+    """Overwrite mode, a new execution: chunk 1 is byte for byte the same (not read again),
+    chunk 2 changed. Chunk 1 joins the new delivery: the parts never replace each other."""
+    tree = bt.Tree()
+    part = "BILLING_PERIOD=2024-09"
+    folder = f"exports/focus/data/{part}"
+    kw = {"provider": "AWS", "account": bt.PAYER}
+    c1, t1 = bt.focus(bt.hours(1, 30), "1.00", **kw)
+    c2, _ = bt.focus(bt.hours(1, 30), "2.00", **kw)
+    keys = [f"{folder}/focus-00001.csv", f"{folder}/focus-00002.csv"]
+    tree.add(keys[0], c1, bt.T0)
+    tree.add(keys[1], c2, bt.T0)
+    bt.data_export_manifest(
+        tree, prefix="exports", export="focus", partition=part, keys=keys, when=bt.T0
+    )
+    root = tree.write(tmp_path / "bucket")
+    collect(cstore, root)
+    c2b, t2b = bt.focus(bt.hours(1, 31), "2.00", **kw)  # chunk 2 restated, covers more hours
+    tree.add(keys[1], c2b, bt.T0 + DAY)
+    bt.data_export_manifest(
+        tree, prefix="exports", export="focus", partition=part, keys=keys, when=bt.T0 + DAY
+    )
+    tree.write(root)
+    loads = collect(cstore, root)
+    assert [x.source_format for x in loads] == ["unchanged", "focus-1.0"]
+    assert view_total(cstore)[0] == t1 + t2b
