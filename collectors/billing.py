@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -30,7 +31,6 @@ from unitcost.collectors.base import collector_run, set_watermark
 from unitcost.collectors.billing_deliveries import (
     Entry,
     SetAside,
-    is_billing_file,
     read_local_json,
 )
 from unitcost.collectors.billing_deliveries import plan as plan_deliveries
@@ -39,7 +39,7 @@ from unitcost import sqlfiles
 from unitcost.errors import InputError, input_error
 from unitcost.store import Store
 
-__all__ = ["FileLoad", "Source", "collect", "is_billing_file", "load_delivery", "load_file"]
+__all__ = ["FileLoad", "Source", "collect", "load_delivery", "load_file"]
 
 
 @dataclass(frozen=True)
@@ -139,18 +139,23 @@ def load_delivery(
     whose bytes were already recorded, under its own name (unless forced) or another, is not
     read. `keep`: the delivery's files that did not change (recorded under this delivery)."""
     prepared: list[_Prepared] = []
-    for src in sources:
-        digest = content_hash(src.path)
-        mine = recorded(store, src.source_file)
-        if not force and mine is not None and mine[1] == digest and mine[2] is None:
-            prepared.append(_Prepared(src, digest, None, unchanged=True))
-            continue
-        with store.read() as con:
-            copy = con.execute(
-                sqlfiles.load("queries", "billing_file_same_content"), [digest, src.source_file]
-            ).fetchone()
-        prep = None if copy else read.prepare(src.path, src.source_file, fmt)
-        prepared.append(_Prepared(src, digest, prep))
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        for src in sources:
+            # hashing (sha256, the GIL released) runs while DuckDB checks the file: both read
+            # it, and the check is wasted only for a file that turns out to be a copy
+            pending = hasher.submit(content_hash, src.path)
+            prep: read.Prepared | None = read.prepare(src.path, src.source_file, fmt)
+            digest = pending.result()
+            mine = recorded(store, src.source_file)
+            if not force and mine is not None and mine[1] == digest and mine[2] is None:
+                prepared.append(_Prepared(src, digest, None, unchanged=True))
+                continue
+            with store.read() as con:
+                copy = con.execute(
+                    sqlfiles.load("queries", "billing_file_same_content"),
+                    [digest, src.source_file],
+                ).fetchone()
+            prepared.append(_Prepared(src, digest, None if copy else prep))
     duckdb_reader: set[str] = set()
     while True:
         try:
@@ -398,11 +403,6 @@ def local_entries(location: str) -> list[Entry]:
     return out
 
 
-def local_files(location: str) -> list[Path]:
-    """Every billing file at a location (sorted, so runs are reproducible)."""
-    return [Path(e.uri) for e in local_entries(location) if is_billing_file(e.name)]
-
-
 Fetch = Callable[[list[Entry], str], list[Source]]
 
 
@@ -466,8 +466,13 @@ def load_location(
     plan = plan_deliveries(entries, read_json)
     for w in plan.waiting:
         yield FileLoad(w.entry.uri, "waiting", 0, True, [], (f"{w.entry.uri}: {w.reason}",))
-    states = {e.uri: recorded(store, e.uri) for d in plan.deliveries for e in d.files}
-    states.update({s.entry.uri: recorded(store, s.entry.uri) for s in plan.superseded})
+    with store.read() as con:
+        known = {
+            str(r[0]): tuple(r[1:])
+            for r in con.execute(sqlfiles.load("queries", "billing_files_state")).fetchall()
+        }
+    states = {e.uri: known.get(e.uri) for d in plan.deliveries for e in d.files}
+    states.update({s.entry.uri: known.get(s.entry.uri) for s in plan.superseded})
     unread = [s for s in plan.superseded if states[s.entry.uri] is None]
     if unread:
         record_set_aside(store, unread, run_id)
