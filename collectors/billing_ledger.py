@@ -171,6 +171,27 @@ def add_lines(
     return n
 
 
+def register_inserted(
+    con: duckdb.DuckDBPyConnection,
+    source_file: str,
+    source_format: str,
+    delivered_at: datetime | None = None,
+) -> list[Supersession]:
+    """Lines inserted straight into billing_line_items under `source_file` (seeds, demos,
+    tests) as one delivery of their own: recorded, resolved and rolled up, in the caller's
+    transaction, so the views count them like loaded lines."""
+    delivery = f"file:{source_file}"
+    add_lines(
+        con,
+        source_file,
+        source_format=source_format,
+        delivery_id=delivery,
+        delivered_at=delivered_at or datetime.now().astimezone(),
+        fingerprint="inserted",
+    )
+    return finish(con, delivery, [source_file])
+
+
 def finish(
     con: duckdb.DuckDBPyConnection, delivery_id: str, files: list[str]
 ) -> list[Supersession]:

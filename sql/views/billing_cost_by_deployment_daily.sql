@@ -8,11 +8,11 @@ SELECT
     deployment_id,
     day,                                       -- UTC calendar day
     currency,
+    provider,                                  -- ServiceProviderName, else ProviderName
     sum(billed_cost) AS billed_cost,           -- cash
     sum(effective_cost) AS effective_cost,     -- amortized: the basis of unit costs
     sum(effective_cost) FILTER (WHERE pricing_category = 'Dynamic') AS spot_effective_cost,
     sum(effective_cost) FILTER (WHERE pricing_category = 'Committed') AS committed_effective_cost,
-    sum(line_items) AS line_items,             -- line parts on this day (a monthly line counts on each)
-    provider
+    sum(line_items) AS line_items              -- line parts on this day (a monthly line counts on each)
 FROM billing_daily_lines
 GROUP BY deployment_id, day, currency, provider;

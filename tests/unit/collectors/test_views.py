@@ -52,15 +52,7 @@ def load(store: Store) -> None:
             )
         # literal lines enter the views the way every writer's lines do: recorded, resolved,
         # rolled up (collectors/billing_ledger.py)
-        ledger.add_lines(
-            con,
-            "f",
-            source_format="focus-1.2",
-            delivery_id="file:f",
-            delivered_at=dt.datetime(2025, 4, 1, tzinfo=dt.UTC),
-            fingerprint="literal",
-        )
-        ledger.finish(con, "file:f", ["f"])
+        ledger.register_inserted(con, "f", "focus-1.2")
         con.execute(
             "INSERT INTO metric_intervals (deployment_id, interval_start, interval_s, "
             "input_tokens, output_tokens, requests_ok, requests_failed, source) VALUES "
