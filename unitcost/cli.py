@@ -66,6 +66,16 @@ LAZY_COMMANDS = {
         "emulate",
         "Serve OpenAI-compatible endpoints that behave like the chosen GPUs would (EMULATED).",
     ),
+    "kpi": (
+        "unitcost.analytics.kpi_cli",
+        "kpi",
+        "Cost per token, utilization and success rate for a period (--period, --by, --grain).",
+    ),
+    "recommend": (
+        "unitcost.analytics.recommend_cli",
+        "recommend",
+        "Choose the cheapest fleet (model, quantization, GPU type, spot) per scenario at its SLO.",
+    ),
 }
 
 
