@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+from unitcost.analytics.batch import solve_batch
 from unitcost.analytics.candidates import (
     Candidate,
     Rejection,
@@ -36,13 +37,13 @@ from unitcost.analytics.hosted import baseline, hosted_price
 from unitcost.analytics.kpi import deployment_cost_per_hour
 from unitcost.analytics.period import day_range, default_period
 from unitcost.analytics.tiers import (
+    TIME_LIMIT_S,
     Constraints,
     Option,
     Solution,
     alone_cost,
     prune,
     solve,
-    solve_batch,
 )
 from unitcost.analytics.whatif import HOURS_PER_MONTH, autoscaling, sensitivity
 
@@ -312,6 +313,12 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
     sol = solve_batch(kept, cons) if s.is_batch else solve(kept, cons)
     if not cands and sol.status == "infeasible":
         sol = Solution("infeasible", 0.0, (), _no_candidate_reason(rejected, slo))
+    if sol.gap is not None:
+        warnings.append(
+            f"the solver stopped at its {TIME_LIMIT_S:g} s limit: this fleet is within "
+            f"{sol.gap:.2%} of the least cost, not proven the least (narrow the candidates "
+            "with allowed_models or quality_floor)"
+        )
     by_key = {c.key: c for c in cands}
     choice = [
         _choice_json(by_key[p.key], p.on_demand, p.spot, s.is_batch, p.hours) for p in sol.picks
@@ -373,7 +380,7 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
         "hours": None if sol.hours is None else round(sol.hours, 4),
         "current_usd_per_hour": current,
         "savings_usd_per_month": savings,
-        "sensitivity": sensitivity(kept, low_spot, cons, sol)
+        "sensitivity": sensitivity(options, low_spot, cons, sol)
         if sol.status == "optimal" and not s.is_batch
         else [],
         "autoscaling": autoscaling(kept, cons, sol, demand.hourly_rps, window or {})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from unitcost.analytics.tiers import Constraints, Option, alone_cost, solve, solve_batch
+from unitcost.analytics.batch import solve_batch
+from unitcost.analytics.tiers import Constraints, Option, alone_cost, solve
 
 # A: 4 req/s per replica at 2.00 USD/h; B: 3 req/s at 1.45 USD/h (both on demand only).
 A = Option("A", "h100", 1, 4.0, 2.00, None)
