@@ -26,6 +26,7 @@ from unitcost.analytics.candidates import (
     config_capacity,
     model_refusal,
     model_rule,
+    models_considered,
     parameter_count,
     price_candidates,
 )
@@ -69,6 +70,15 @@ DEFINITIONS = {
     "peak after survive_preemptions spot replicas go",
     "peak_rps": "scenarios[].peak_rps, else the deployment's busiest 5 minutes in the last 7 "
     "days of its traffic metrics",
+    "demand.emulated": "the deployment's traffic metrics come from `unitcost emulate offline` "
+    "(its deployments.labels['emulated'] = 'true'): the peak and hourly profile derived from "
+    "them are simulated, not measured",
+    "models": "which models the scenario considers: allowed_models, else models of at least "
+    "quality_floor parameters, else only the model its deployment serves today, else any; "
+    "`considered` lists those the rule let in",
+    "sensitivity.change": "none (the same fleet, or a tie with keeping it), equivalent (another "
+    "fleet at today's cost within 1% and the same capacity per GPU type and price model within "
+    "5%), material (the choice changes: choice_changed) or infeasible",
 }
 
 
@@ -182,9 +192,11 @@ def _constraints(s: Scenario, demand: float) -> Constraints:
 
 
 def _candidates(
-    ctx: _Context, s: Scenario, slo: Slo, shape: TokenShape, deployment_model: str | None
-) -> tuple[list[Candidate], list[Rejection]]:
-    rule = model_rule(s.allowed_models, s.quality_floor, deployment_model)
+    ctx: _Context, s: Scenario, slo: Slo, shape: TokenShape, dep: dict[str, Any] | None
+) -> tuple[list[Candidate], list[Rejection], dict[str, Any]]:
+    """Candidates, rejections, and the JSON's `models` (the model rule and what it let in)."""
+    rule = model_rule(s.allowed_models, s.quality_floor, dep["model"] if dep else None)
+    considered: set[str] = set()
     configs: list[tuple[ConfigKey, list[RunEvidence]]] = [
         (runs[0].config, runs) for runs in ctx.evidence.values() if runs
     ]
@@ -199,6 +211,7 @@ def _candidates(
             if runs:  # catalog entries outside the rule are not worth a line each
                 rejected.append(Rejection(config, refusal, None, basis))
             continue
+        considered.add(config.model)
         cap, reason = config_capacity(config, runs, slo, shape)
         if cap is None:
             rejected.append(Rejection(config, reason or "no capacity", None, basis))
@@ -207,7 +220,7 @@ def _candidates(
         if why is not None:
             rejected.append(Rejection(config, why, None, basis))
         cands.extend(priced)
-    return cands, rejected
+    return cands, rejected, models_considered(rule, considered, dep)
 
 
 def _choice_json(
@@ -300,12 +313,18 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
                 + f"; set {where}.peak_rps"
             )
         peak = demand.peak_rps
+    if demand is not None and demand.emulated:
+        used = "its peak and hourly profile" if s.peak_rps is None else "its hourly profile"
+        warnings.append(
+            f"the demand of deployment {s.deployment!r} comes from EMULATED telemetry "
+            f"(`unitcost emulate offline`): {used} are simulated, not measured traffic"
+        )
     if not ctx.evidence:
         warnings.append(
             "no benchmark runs stored: every candidate is EMULATED (measure with "
             "`unitcost bench run --capacity`)"
         )
-    cands, rejected = _candidates(ctx, s, slo, shape, dep["model"] if dep else None)
+    cands, rejected, models = _candidates(ctx, s, slo, shape, dep)
     options = [_option(c, s.is_batch) for c in cands]
     kept, dominated = prune(options)
     demand_value = float(s.batch_tokens) if s.is_batch and s.batch_tokens else float(peak or 0)
@@ -372,7 +391,9 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
             "batch_tokens": s.batch_tokens,
             "deadline_hours": s.deadline_hours,
             "window": window,
+            "emulated": bool(demand and demand.emulated),
         },
+        "models": models,
         "choice": choice,
         "usd_per_hour": None if usd is None else round(usd, 6),
         "usd_per_1m_output_tokens": None if per_1m is None else round(per_1m, 6),
