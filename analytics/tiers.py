@@ -380,26 +380,30 @@ def prune(options: Sequence[Option]) -> tuple[list[Option], dict[str, str]]:
 
 
 def alone_cost(o: Option, c: Constraints) -> float | None:
-    """Least USD/hour of a fleet of this option only (None: it cannot meet `c` alone)."""
+    """Least USD/hour of a fleet of this option only (None: it cannot meet `c` alone): for
+    each number of spot replicas y, the fewest on-demand replicas x that meet every
+    constraint, counted directly."""
     if o.capacity <= 0:
         return None
     p, k, m, r = c.interruption_rate, c.survive_preemptions, c.max_spot_share, o.capacity
     max_y = 0 if o.spot_usd_per_hour is None or m <= 0 else int(_ub(r, c))
-    quota = c.quotas.get(o.gpu_type)
-    best: float | None = None
-    for y in range(max_y + 1):
-        need = [
-            (c.demand - (1 - p) * r * y) / r,
-            (c.demand + r * min(k, y)) / r - y,
+    y = np.arange(max_y + 1, dtype=np.float64)
+    need = np.maximum.reduce(
+        [
+            (c.demand - (1 - p) * r * y) / r,  # expected capacity
+            (c.demand + r * np.minimum(k, y)) / r - y,  # after losing min(k, y) spot replicas
             c.min_replicas - y,
-            (1 - m) * c.demand / r,  # on demand alone serves (1 - m) of the peak
+            np.full_like(y, (1 - m) * c.demand / r),  # on demand alone: (1 - m) of the peak
         ]
-        x = max(0, math.ceil(max(need) - 1e-9))
-        if x and o.od_usd_per_hour is None:
-            continue
-        if quota is not None and o.gpus * (x + y) > quota:
-            continue
-        usd = (o.od_usd_per_hour or 0.0) * x + (o.spot_usd_per_hour or 0.0) * y
-        if best is None or usd < best:
-            best = usd
-    return best
+    )
+    x = np.maximum(0.0, np.ceil(need - 1e-9))
+    ok = np.ones(len(y), dtype=np.bool_)
+    if o.od_usd_per_hour is None:
+        ok &= x == 0
+    quota = c.quotas.get(o.gpu_type)
+    if quota is not None:
+        ok &= o.gpus * (x + y) <= quota
+    if not ok.any():
+        return None
+    usd = (o.od_usd_per_hour or 0.0) * x + (o.spot_usd_per_hour or 0.0) * y
+    return float(usd[ok].min())

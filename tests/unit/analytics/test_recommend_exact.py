@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from unitcost.analytics.dominance import undominated
-from unitcost.analytics.tiers import Constraints, Option, fleet_ok, solve
+from unitcost.analytics.tiers import Constraints, Option, alone_cost, fleet_ok, solve
 
 
 @dataclass(frozen=True)
@@ -129,10 +129,16 @@ def test_the_program_finds_the_brute_force_optimum(
     sol = solve(options, c)
     if best is None:
         assert sol.status == "infeasible" and sol.reason
+        assert all(alone_cost(o, c) is None for o in options)
         return
     assert sol.status == "optimal", sol.reason
     assert abs(sol.usd_per_hour - best) < 1e-6 * max(1.0, best)
     assert fleet_ok(options, sol.picks, c)
+    for o in options:  # each option's own cheapest fleet (the "costs more by" reasons)
+        alone = _brute([o], c)
+        got = alone_cost(o, c)
+        assert (got is None) == (alone is None)
+        assert got is None or alone is None or abs(got - alone) < 1e-9
 
 
 def _naive_keep(price, cap, spot, group, gpus, quota_groups):  # type: ignore[no-untyped-def]
