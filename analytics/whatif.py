@@ -116,7 +116,11 @@ def sensitivity(
             for o in options
         ]
 
-    low = [replace(o, spot_usd_per_hour=low_spot.get(o.key, o.spot_usd_per_hour)) for o in options]
+    # A row with no low end of its spot range keeps its (high) spot price.
+    low = [
+        o if low_spot.get(o.key) is None else replace(o, spot_usd_per_hour=low_spot[o.key])
+        for o in options
+    ]
     spot_used = c.max_spot_share > 0 and any(o.spot_usd_per_hour is not None for o in options)
     same_low = all(
         o.spot_usd_per_hour == n.spot_usd_per_hour for o, n in zip(options, low, strict=True)

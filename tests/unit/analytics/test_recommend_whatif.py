@@ -96,6 +96,9 @@ def test_the_rate_doubled_breaks_an_all_spot_fleet() -> None:
     assert doubled["change"] == "material" and doubled["usd_per_hour"] == pytest.approx(3.00)
     low = _case(out, "low end")  # 4 spot at 0.45 = 1.80, the same fleet
     assert low["change"] == "none" and low["usd_per_hour"] == pytest.approx(1.80)
+    # No low end known: spot keeps its price (it is not taken away).
+    same = _case(sensitivity([a], {"A": None}, c, base), "low end")
+    assert same["change"] == "none" and same["usd_per_hour"] == pytest.approx(2.40)
 
 
 def test_classify_a_tie_with_todays_fleet_is_no_change() -> None:
