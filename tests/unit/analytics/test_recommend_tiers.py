@@ -158,3 +158,12 @@ def test_batch_under_a_quota_mixes_types_and_can_be_infeasible() -> None:
     assert only_a.status == "infeasible"
     assert "at most 4,000 output tokens/s" in (only_a.reason or "")
     assert "need 5,000 tokens/s" in (only_a.reason or "")
+
+
+def test_a_replica_dearer_per_request_can_still_be_chosen() -> None:
+    # B2 costs more per req/s than A (1.55 / 3 = 0.517 vs 2.00 / 4 = 0.500) and has no spot
+    # price, yet at 10 req/s 1 A + 2 B2 = 5.10 USD/h beats 3 A = 6.00 and 4 B2 = 6.20: pruning
+    # by USD per req/s would lose this optimum, so dominance needs price AND capacity.
+    b2 = Option("B2", "l4", 1, 3.0, 1.55, None)
+    sol = solve([A, b2], Constraints(demand=10))
+    assert _picks(sol) == {"A": (1, 0), "B2": (2, 0)} and sol.usd_per_hour == pytest.approx(5.10)
