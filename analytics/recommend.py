@@ -67,7 +67,8 @@ DEFINITIONS = {
     "(unitcost kpi, allocation basis) over the demand window",
     "savings_usd_per_month": "(current_usd_per_hour - usd_per_hour) x 730 hours",
     "spot": "spot capacity counts at (1 - spot_interruption_rate); the fleet still serves the "
-    "peak after survive_preemptions spot replicas go",
+    "peak after its survive_preemptions largest spot replicas go; on-demand replicas alone "
+    "serve at least (1 - max_spot_share) of the peak",
     "peak_rps": "scenarios[].peak_rps, else the deployment's busiest 5 minutes in the last 7 "
     "days of its traffic metrics",
     "demand.emulated": "the deployment's traffic metrics come from `unitcost emulate offline` "
