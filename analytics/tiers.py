@@ -94,7 +94,7 @@ class Solution:
     capacity: float = 0.0  # nominal, every replica up (req/s or tokens/s)
     usd_total: float | None = None  # batch: the job's cost
     hours: float | None = None  # batch: when the job is done
-    gap: float | None = None  # the solver stopped at its time limit this far from a proof
+    gap: float | None = None  # relative gap left at the time limit; None: proven optimal
 
 
 def infeasible(reason: str) -> Solution:
