@@ -2,7 +2,7 @@
 
 Run: pytest -m perf -s tests/perf/bench
 Both clients stream the same responses from the same minimal server process, at the same
-concurrency, on the same event loop (runner.arun; UNITCOST_BENCH_LOOP), in alternating rounds
+concurrency, on the same event loop (loop.arun; UNITCOST_BENCH_LOOP), in alternating rounds
 (the machine is shared, so noise hits both alike); the median of the rounds is compared. The
 bare loop posts pre-serialized bytes, reads every network chunk and counts `data:`, nothing
 else. The harness does what a real run does (SSE decode, JSON parse of every event, stamps,
@@ -30,7 +30,9 @@ import msgspec
 import pytest
 from unitcost.bench import runner
 from unitcost.bench.client import ClientConfig
+from unitcost.bench.loop import arun, loop_name
 from unitcost.bench.profiles import LoadProfile
+from unitcost.bench.spec import RunSpec
 from unitcost.bench.workloads import WorkItem
 
 from tests.integration.bench.faultserver import free_port
@@ -94,7 +96,7 @@ async def bare(url: str, n: int, conc: int) -> tuple[float, float, int]:
 
 def _bare_proc(url: str, n: int, conc: int, start_at: float) -> tuple[float, float, int]:
     time.sleep(max(0.0, start_at - time.perf_counter()))  # perf_counter is system-wide here
-    return runner.arun(bare(url, n, conc))
+    return arun(bare(url, n, conc))
 
 
 def bare_multi(pool: ProcessPoolExecutor, url: str, procs: int) -> tuple[float, int]:
@@ -108,7 +110,7 @@ def bare_multi(pool: ProcessPoolExecutor, url: str, procs: int) -> tuple[float, 
 def _harness_proc(
     db: Path, url: str, profile: LoadProfile, kw: dict[str, object]
 ) -> dict[str, object]:
-    spec = runner.RunSpec(
+    spec = RunSpec(
         client=ClientConfig(base_url=url, model="fast"),
         profile=profile,
         items=[WorkItem("x", CHUNKS, 1)],
@@ -133,7 +135,7 @@ def test_ceiling_and_dispatch_lag(fast_url: str, tmp_path: Path) -> None:
     for f in [pool.submit(_bare_proc, fast_url, 200, 8, 0.0) for _ in range(max(PROCS))]:
         f.result()  # warm the pool's processes and the server
     print(
-        f"\nevent loop: {runner.loop_name()}; {os.cpu_count()} CPUs (shared); concurrency {CONC}, "
+        f"\nevent loop: {loop_name()}; {os.cpu_count()} CPUs (shared); concurrency {CONC}, "
         f"{N} requests per round, {CHUNKS} content chunks + role, finish, usage, [DONE] each"
     )
     print(

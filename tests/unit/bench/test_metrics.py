@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from unitcost.bench import metrics
-from unitcost.bench.cost import cost_figures, usd_per_1m
 
 from unitcost.errors import InputError
 
@@ -206,34 +205,3 @@ def test_steady_state_rule() -> None:
     rising = [(2.0, 50.0), (4.0, 80.0), (6.0, 120.0), (8.0, 150.0), (10.0, 200.0)]
     assert not metrics.steady_state(rising)
     assert not metrics.steady_state(stable[:4])  # too few windows
-
-
-def test_cost_formula() -> None:
-    # 2 USD/h at 1,000 tok/s: 2 / 3600 / 1000 * 1e6 = 0.5555... USD per 1M tokens
-    assert usd_per_1m(2.0, 1000.0) == pytest.approx(0.5555555556)
-    assert usd_per_1m(None, 1000.0) is None and usd_per_1m(2.0, 0.0) is None
-    price = {
-        "price_ref": "aws/us-east-1/g5.xlarge",
-        "price_model": "on_demand",
-        "on_demand_usd_per_hour": 1.006,
-        "spot_usd_per_hour_low": 0.36,
-        "spot_usd_per_hour_high": 0.5,
-        "source": "t",
-        "as_of": "2025",
-        "verified": "true",
-        "caveat": None,
-    }
-    c = cost_figures(
-        price,
-        {
-            "output_tokens_per_s": 500.0,
-            "total_tokens_per_s": 1500.0,
-            "good_output_tokens_per_s": 250.0,
-        },
-    )
-    assert c["usd_per_1m_output_tokens"] == pytest.approx(1.006 / 3600 / 500 * 1e6)
-    assert c["usd_per_1m_total_tokens"] == pytest.approx(1.006 / 3600 / 1500 * 1e6)
-    assert c["usd_per_1m_output_tokens_spot_low"] == pytest.approx(0.36 / 3600 / 500 * 1e6)
-    assert c["usd_per_1m_output_tokens_at_slo"] == pytest.approx(1.006 / 3600 / 250 * 1e6)
-    none = cost_figures(None, {"output_tokens_per_s": 500.0})
-    assert none["usd_per_1m_output_tokens"] is None and none["price"] is None
