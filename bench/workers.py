@@ -34,6 +34,7 @@ import dataclasses
 import multiprocessing as mp
 import threading
 import time
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -213,6 +214,9 @@ class MultiRun(Load):
         self._inbox = inbox = asyncio.Queue[Any]()
         procs: list[BaseProcess] = []
         conns: list[Connection] = []
+        # Started first, with SIGINT blocked by multiprocessing itself: starting it inside our
+        # block would unblock SIGINT (resource_tracker.ensure_running does) before the workers.
+        resource_tracker.ensure_running()
         with sigint_blocked():  # inherited: a worker ignores SIGINT before it imports anything
             for k in range(n):
                 mine, theirs = ctx.Pipe(duplex=True)
@@ -247,6 +251,7 @@ class MultiRun(Load):
         loop = asyncio.get_running_loop()
         ready: set[int] = set()
         ended: set[int] = set()
+        terminated: set[int] = set()  # stopped while starting: their EOF is expected
         stopping = False
         kill_at: float | None = None
 
@@ -261,6 +266,7 @@ class MultiRun(Load):
                     _send(conns[k], ("stop",))
                 else:
                     proc.terminate()  # still starting: it has sent nothing, keeps nothing
+                    terminated.add(k)
 
         while len(ended) < n:
             if self.interrupted and not stopping:
@@ -300,7 +306,7 @@ class MultiRun(Load):
                         stop_all()
             elif kind == "eof":
                 ended.add(k)
-                if not (stopping and k not in ready):  # a terminated starter is no error
+                if k not in terminated:
                     self.errors.append(f"worker {k} exited without reporting its end ({msg[1]})")
                     if not stopping:
                         stop_all()
