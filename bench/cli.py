@@ -205,8 +205,8 @@ def _print_run(summary: dict[str, Any]) -> None:
 @click.option(
     "--concurrency",
     type=int,
-    show_default="1 (closed loop) without --rate",
-    help="Closed loop of N in flight; with --rate, a cap.",
+    help="Closed loop: N requests in flight (default: 1 when there is no --rate). "
+    "With --rate: a cap on requests in flight.",
 )
 @click.option("--rate", type=float, help="Open loop: requests per second.")
 @click.option(
