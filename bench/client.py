@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import yarl
+from unitcost.bench.loop import receive_late_ns
 from unitcost.bench.records import RequestRecord
 from unitcost.bench.sse import MalformedStream, SSEBuffer, StreamErrorEvent, StreamState
 
@@ -238,8 +239,10 @@ async def _send_once(
                 now = clock()
                 had_first = st.first_chunk_ns is not None
                 st.feed_read(buf, data, now)
-                if not had_first and st.first_chunk_ns is not None and task in wd.deadlines:
-                    wd.deadlines[task] = (total_deadline, "TotalTimeout")
+                if not had_first and st.first_chunk_ns is not None:
+                    rec.first_chunk_late_ns = receive_late_ns(now)
+                    if task in wd.deadlines:
+                        wd.deadlines[task] = (total_deadline, "TotalTimeout")
                 if st.done:
                     break
             else:

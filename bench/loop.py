@@ -8,8 +8,9 @@
   process group cannot interrupt a worker while it imports (workers then ignore SIGINT and are
   stopped by their parent, through their pipe).
 - LagSampler: how late the loop runs what is due (a 10 ms sleep's oversleep), sampled all run
-  long. A response chunk that arrives while the loop is busy is read, and stamped, that late:
-  the lag bounds the receive-side error of every client timestamp.
+  long. A response chunk that arrives while the loop is busy is read, and stamped, that late.
+- StampingSelector / receive_late_ns: per read, an upper bound on how late it was stamped
+  (each request's first chunk keeps it: first_chunk_late_ns).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import gc
 import importlib
 import importlib.util
 import os
+import selectors
 import signal
 import socket
 import threading
@@ -50,16 +52,62 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+class StampingSelector(selectors.DefaultSelector):
+    """The default selector, also remembering when its last three select() calls began.
+
+    Data that reaches a socket is seen by some select (the first to start after it arrived,
+    or the one waiting then), fed to its stream in that iteration's callbacks, and read by the
+    waiting task in the iteration after (asyncio runs a woken task one iteration later). So a
+    read stamped at `now` was seen by the select before the current iteration's, and holds
+    data that arrived after the select before that one began: `now - marks[0]` bounds how
+    late the stamp is (receive_late_ns). Marks are taken as select is entered, not as it
+    returns: after epoll returns, the thread may wait for the GIL (the record writer holds it
+    for milliseconds) or the CPU, and data arriving then would predate a return mark.
+    Costs one clock read per loop iteration.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks = [0, 0, 0]
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        m = self.marks
+        m[0], m[1], m[2] = m[1], m[2], time.perf_counter_ns()
+        return super().select(timeout)
+
+
+#: The select marks of the loop arun() is running in this process ([0, 0, 0]: none).
+MARKS = [0, 0, 0]
+
+
+def receive_late_ns(now_ns: int) -> int | None:
+    """Upper bound on how late a read stamped `now_ns` was (StampingSelector); None when the
+    loop does not stamp its selects (uvloop, or outside arun)."""
+    start = MARKS[0]
+    return now_ns - start if start else None
+
+
 def arun(coro: Coroutine[Any, Any, T]) -> T:
-    """Run the load on the standard asyncio loop, or on uvloop when UNITCOST_BENCH_LOOP=uvloop
-    and it is installed. uvloop is not the default: measured against tests/perf/bench's server
-    on this project's 2-core machine it was no win for the harness (median 2,452 vs 2,647
-    streams/s over 4 alternating rounds), so it is not a dependency either."""
-    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    """Run the load on the standard asyncio loop (with a StampingSelector), or on uvloop when
+    UNITCOST_BENCH_LOOP=uvloop and it is installed. uvloop is not the default: measured
+    against tests/perf/bench's server on this project's 2-core machine it was no win for the
+    harness (median 2,452 vs 2,647 streams/s over 4 alternating rounds), so it is not a
+    dependency either; it gives no receive bound."""
+    global MARKS
+    factory: Callable[[], asyncio.AbstractEventLoop]
+    selector: StampingSelector | None = None
     if loop_name() == "uvloop":
         factory = importlib.import_module("uvloop").new_event_loop
-    with asyncio.Runner(loop_factory=factory) as r:
-        return r.run(coro)
+    else:
+        selector = StampingSelector()
+        factory = lambda: asyncio.SelectorEventLoop(selector)  # noqa: E731
+    try:
+        with asyncio.Runner(loop_factory=factory) as r:
+            if selector is not None:
+                MARKS = selector.marks
+            return r.run(coro)
+    finally:
+        MARKS = [0, 0, 0]
 
 
 def loop_name() -> str:

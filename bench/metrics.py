@@ -21,6 +21,10 @@ Per request (ok requests only), in milliseconds
              when chunks > 1. Chunks, not tokens: a server may send several tokens per chunk.
   itl_pooled_ms  every gap between consecutive content chunks of every ok request, pooled
              (vLLM's ITL): its percentiles weigh long requests more.
+  ttft_error_bound_ms  first_chunk_late_ns: an upper bound on how late the first chunk was
+             stamped because the client's event loop was busy (loop.StampingSelector: the data
+             cannot have arrived before the loop's select two iterations earlier). The TTFT the
+             host saw lies in [ttft_ms - bound, ttft_ms]. None on uvloop.
   queue_ms   dequeued - scheduled: time waiting for a concurrency slot in the client.
   dispatch_lag_ms  sent - scheduled: how late the client sent versus the load profile's plan
              (includes queue time). Large lag means the client, not the server, shaped the load.
@@ -148,7 +152,15 @@ def request_metrics(r: Mapping[str, Any]) -> dict[str, float | None]:
     """The per-request figures (ms) of one record, None where undefined."""
     sent, first, last, end = r["sent_ns"], r["first_chunk_ns"], r["last_chunk_ns"], r["end_ns"]
     out: dict[str, float | None] = dict.fromkeys(
-        ("ttft_ms", "e2e_ms", "tpot_ms", "itl_ms", "queue_ms", "dispatch_lag_ms")
+        (
+            "ttft_ms",
+            "e2e_ms",
+            "tpot_ms",
+            "itl_ms",
+            "queue_ms",
+            "dispatch_lag_ms",
+            "ttft_error_bound_ms",
+        )
     )
     sched, deq = r.get("scheduled_ns"), r.get("dequeued_ns")
     if sched is not None and deq is not None:
@@ -159,6 +171,9 @@ def request_metrics(r: Mapping[str, Any]) -> dict[str, float | None]:
         return out
     if first is not None:
         out["ttft_ms"] = (first - sent) / NS_PER_MS
+        late = r.get("first_chunk_late_ns")
+        if late is not None:
+            out["ttft_error_bound_ms"] = late / NS_PER_MS
     stop = last if last is not None else end
     if stop is not None:
         out["e2e_ms"] = (stop - sent) / NS_PER_MS
@@ -195,7 +210,7 @@ def summarize(
 ) -> dict[str, Any]:
     """All run-level metrics of a run's records (see the module docstring for definitions)."""
     slo = dict(slo or {})
-    ps = tuple(percentiles)
+    ps = tuple(sorted(set(PERCENTILES) | set(percentiles)))  # the defaults always
     measured = [r for r in rows if r["phase"] == "measure" and r["sent_ns"] is not None]
     by_status = Counter(r["status"] for r in measured)
     ok = [r for r in measured if r["status"] == "ok"]
@@ -256,6 +271,7 @@ def summarize(
         "itl_ms": stats(col("itl_ms", per), ps),
         "itl_pooled_ms": stats(pooled, ps),
         "e2e_ms": stats(col("e2e_ms", per), ps),
+        "ttft_error_bound_ms": stats(col("ttft_error_bound_ms", per), ps),
         "queue_ms": stats(col("queue_ms", all_per), ps),
         "dispatch_lag_ms": stats(col("dispatch_lag_ms", all_per), ps),
         "loop_lag_ms": stats((v / NS_PER_MS for v in loop_lag_ns or ()), ps),

@@ -43,6 +43,7 @@ COLUMNS = (
     "error_class",
     "error_message",
     "finish_reason",
+    "first_chunk_late_ns",
 )
 
 
@@ -69,6 +70,7 @@ class RequestRecord:
     error_class: str | None = None
     error_message: str | None = None
     finish_reason: str | None = None
+    first_chunk_late_ns: int | None = None  # bound on how late first_chunk_ns was stamped
 
     def row(self) -> tuple[Any, ...]:
         return _row(self)

@@ -199,6 +199,7 @@ LATENCIES = (
     ("queue_ms", "queue"),
     ("dispatch_lag_ms", "dispatch_lag"),
     ("loop_lag_ms", "client loop lag"),
+    ("ttft_error_bound_ms", "ttft error bound"),
 )
 
 

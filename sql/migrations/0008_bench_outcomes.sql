@@ -17,6 +17,11 @@ ALTER TABLE bench_runs ADD COLUMN loop_lag_ns BIGINT[];
 ALTER TABLE bench_runs ADD COLUMN client_pid INTEGER;
 ALTER TABLE bench_runs ADD COLUMN client_host VARCHAR;
 
+-- bench_requests.first_chunk_late_ns: an upper bound (ns) on how late first_chunk_ns was
+-- stamped because the client's event loop was busy (loop.StampingSelector): the request's
+-- TTFT as the host saw it lies in [ttft - this, ttft]. NULL when the loop gives no bound.
+ALTER TABLE bench_requests ADD COLUMN first_chunk_late_ns BIGINT;
+
 -- price_catalog.note: how a row was gathered (the `source` column names only the publisher).
 ALTER TABLE price_catalog ADD COLUMN note VARCHAR;
 

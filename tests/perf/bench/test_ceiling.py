@@ -176,12 +176,13 @@ def test_ceiling_and_dispatch_lag(fast_url: str, tmp_path: Path) -> None:
             duration_s=5.0,
             workers=procs,
         )
-        d = lag["dispatch_lag_ms"]
+        d, ll, eb = lag["dispatch_lag_ms"], lag["loop_lag_ms"], lag["ttft_error_bound_ms"]
         print(
             f"open loop 1,000 req/s Poisson for 5 s, {procs} worker(s): sent "
             f"{lag['requests_total']}, ok {lag['requests_ok']}, achieved "
             f"{lag['request_rate']:.0f} req/s, dispatch lag p50 {d['p50']:.2f} ms "  # type: ignore[index]
-            f"p99 {d['p99']:.2f} ms max {d['max']:.2f} ms"  # type: ignore[index]
+            f"p99 {d['p99']:.2f} ms max {d['max']:.2f} ms; loop lag p50 {ll['p50']:.2f} "  # type: ignore[index]
+            f"p99 {ll['p99']:.2f} ms; TTFT error bound p50 {eb['p50']:.2f} p99 {eb['p99']:.2f} ms"  # type: ignore[index]
         )
         assert lag["requests_total"] == lag["requests_ok"]
     pool.shutdown()

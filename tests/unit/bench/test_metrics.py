@@ -107,7 +107,10 @@ def test_per_request_definitions() -> None:
         "itl_ms": 15.0,
         "queue_ms": 0.0,
         "dispatch_lag_ms": 1.0,
+        "ttft_error_bound_ms": None,  # no bound recorded
     }
+    bounded = metrics.request_metrics({**ROWS[0], "first_chunk_late_ns": 3 * MS // 2})
+    assert bounded["ttft_error_bound_ms"] == 1.5 and bounded["ttft_ms"] == 100.0
     m2 = metrics.request_metrics(ROWS[1])
     assert m2 == {
         "ttft_ms": 50.0,
@@ -116,6 +119,7 @@ def test_per_request_definitions() -> None:
         "itl_ms": None,
         "queue_ms": 10.0,
         "dispatch_lag_ms": 20.0,
+        "ttft_error_bound_ms": None,
     }
     failed = metrics.request_metrics(ROWS[2])
     assert failed["ttft_ms"] is None and failed["dispatch_lag_ms"] == 0.0
@@ -205,3 +209,27 @@ def test_steady_state_rule() -> None:
     rising = [(2.0, 50.0), (4.0, 80.0), (6.0, 120.0), (8.0, 150.0), (10.0, 200.0)]
     assert not metrics.steady_state(rising)
     assert not metrics.steady_state(stable[:4])  # too few windows
+
+
+def test_loop_lag_offered_rate_meets_slo_and_percentiles() -> None:
+    lag = [0, 1 * MS, 2 * MS, 3 * MS, 40 * MS]  # ns samples
+    s = metrics.summarize(
+        ROWS,
+        {"ttft": 60.0},
+        percentiles=(50, 99.9),
+        slo_attainment=0.3,
+        profile={"kind": "rate", "rate": 4.0},
+        loop_lag_ns=lag,
+    )
+    assert s["loop_lag_ms"]["count"] == 5 and s["loop_lag_ms"]["p50"] == 2.0
+    assert s["loop_lag_ms"]["p99.9"] == pytest.approx(39.852)  # linear, as numpy
+    assert s["percentiles"] == [50, 90, 95, 99, 99.9]  # the defaults are always there
+    assert s["offered_rate"] == 4.0
+    assert s["meets_slo"] is (s["goodput_fraction"] >= 0.3)
+    # lag p99 (~38.5 ms) is far above 10% of TTFT p50 and of ITL p50: both are warned about
+    assert sum("client event-loop lag" in w for w in s["warnings"]) == 2
+    closed = metrics.summarize(ROWS, None, profile={"kind": "concurrency", "concurrency": 2})
+    assert closed["offered_rate"] is None and closed["meets_slo"] is None
+    assert closed["loop_lag_ms"]["count"] == 0 and not any(
+        "loop lag" in w for w in closed["warnings"]
+    )
