@@ -16,6 +16,7 @@ import socket
 import statistics
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -456,10 +457,8 @@ def _suite(app: App, inp: spec.RunInput, kw: dict[str, Any]) -> None:
         out.print(
             report.capacity_table(res.decisions, f"SLO capacity (goodput fraction >= {att:.0%})")
         )
-    for s in {
-        w for r in res.runs for w in r[4].get("warnings", []) if "price" in w or "EMULATED" in w
-    }:
-        _warn(s)
+    for w in dict.fromkeys(w for r in res.runs for w in r[4].get("warnings", [])):
+        _warn(w)  # each once, not once per run
     _finish([r[4] for r in res.runs], res.run_ids, kw["max_error_rate"])
 
 
@@ -661,8 +660,6 @@ def bench_mark_interrupted(app: App, runs: tuple[str, ...]) -> None:
 
 
 def _close_stale(app: App, run_id: str) -> None:
-    from datetime import UTC, datetime, timedelta
-
     row = report.get_run(app.store, run_id)
     with app.store.read() as con:
         last = con.execute(

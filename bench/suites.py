@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from unitcost.bench import capacity, metrics, runner, spec
 from unitcost.bench.live import Live
 from unitcost.bench.preflight import Probe, ServerFacts, preflight, server_facts
+from unitcost.bench.sweep import new_group
 
 from unitcost.config import Settings
 from unitcost.errors import InputError
@@ -279,7 +280,7 @@ def run_suite(
             log(f"preflight {p.plan.client.url} model {p.plan.client.model!r} ...")
             probes[key] = preflight(p.plan.client, facts[key])
         specs.append((p, spec.prepare(p.plan, probe=probes[key], log=log)))
-    result = SuiteResult(group_id=capacity_group())
+    result = SuiteResult(group_id=new_group("suite"))
     for i, (p, sp) in enumerate(specs, start=1):
         sp.group_id = result.group_id
         event = SuiteProgress(i, len(specs), sp.name or "", p.target, p.scenario.name, p.level)
@@ -297,12 +298,6 @@ def run_suite(
         for d in result.decisions:
             capacity.store_decision(store, d)
     return result
-
-
-def capacity_group() -> str:
-    from unitcost.bench.sweep import new_group
-
-    return new_group("suite")
 
 
 def decide(result: SuiteResult, suite: SuiteFile) -> list[capacity.Decision]:
