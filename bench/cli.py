@@ -27,6 +27,7 @@ from rich.table import Table
 from unitcost.bench import capacity, cost, report, runner, spec, suites
 from unitcost.bench.live import Live
 from unitcost.bench.records import finish_run
+from unitcost.bench.runrow import process_start_ticks
 
 from unitcost import prices, sqlfiles
 from unitcost.errors import BenchError, InputError
@@ -468,9 +469,10 @@ def _age(ms: int | None) -> str:
     return _fmt_s(max(0.0, time.time() - ms / 1000))
 
 
-def _process_gone(pid: int | None, host: str | None) -> bool | None:
+def _process_gone(pid: int | None, host: str | None, ticks: int | None) -> bool | None:
     """True/False when the run's process is known to be gone/alive; None when we cannot tell
-    (another host, or a run from before pids were stored)."""
+    (another host, or a run from before pids were stored). A live pid that started at another
+    time than the run's process is a reused pid: gone."""
     if pid is None or host != socket.gethostname():
         return None
     try:
@@ -478,12 +480,9 @@ def _process_gone(pid: int | None, host: str | None) -> bool | None:
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
-    try:  # a pid reused by something that is not unitcost
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"unitcost" not in cmd
+        pass
+    now = process_start_ticks(pid)
+    return ticks is not None and now is not None and now != ticks
 
 
 @bench.command("list")
@@ -498,7 +497,9 @@ def bench_list(app: App, limit: int, fmt: str) -> None:
         r["age_s"] = None
         if r["status"] == "running" and r["started_ms"] is not None:
             r["age_s"] = max(0.0, time.time() - r["started_ms"] / 1000)
-            r["process_gone"] = _process_gone(r["client_pid"], r["client_host"])
+            r["process_gone"] = _process_gone(
+                r["client_pid"], r["client_host"], r["client_start_ticks"]
+            )
         r["at_capacity"] = list(r["at_capacity"] or [])
     if fmt == "json":
         for r in rows:  # nested JSON as objects, not as strings
@@ -637,14 +638,17 @@ def bench_mark_interrupted(app: App, runs: tuple[str, ...]) -> None:
             row = report.get_run(app.store, arg)
             if row["status"] != "running":
                 raise BenchError(f"RUN {arg!r}: status is {row['status']}, not running")
-            if _process_gone(row["client_pid"], row["client_host"]) is False:
+            if (
+                _process_gone(row["client_pid"], row["client_host"], row["client_start_ticks"])
+                is False
+            ):
                 raise BenchError(
                     f"RUN {arg!r}: its process (pid {row['client_pid']}) is still running"
                 )
             chosen.append(row)
     else:
         for r in running:
-            gone = _process_gone(r["client_pid"], r["client_host"])
+            gone = _process_gone(r["client_pid"], r["client_host"], r["client_start_ticks"])
             if gone:
                 chosen.append(r)
             elif gone is None:

@@ -213,7 +213,14 @@ def insert_run(store: Store, run: dict[str, Any]) -> None:
     labels = row.pop("labels", None) or {}
     row["label_keys"] = list(labels.keys())
     row["label_values"] = list(labels.values())
-    for key in ("slo_attainment", "whole_instance", "percentiles", "client_pid", "client_host"):
+    for key in (
+        "slo_attainment",
+        "whole_instance",
+        "percentiles",
+        "client_pid",
+        "client_host",
+        "client_start_ticks",
+    ):
         row.setdefault(key, None)
     with store.write() as con:
         con.execute(sqlfiles.load("queries", "bench_insert_run"), row)

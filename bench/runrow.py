@@ -12,6 +12,7 @@ import platform
 import socket
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from unitcost.bench.loop import loop_name
@@ -67,4 +68,15 @@ def run_row(spec: RunSpec, run_id: str, anchor_ns: int) -> dict[str, Any]:
         "percentiles": list(spec.percentiles),
         "client_pid": os.getpid(),
         "client_host": socket.gethostname(),
+        "client_start_ticks": process_start_ticks(os.getpid()),
     }
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot, Linux /proc/PID/stat field 22);
+    None where there is no /proc. With the pid it names one process, even after pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])

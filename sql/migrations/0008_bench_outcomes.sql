@@ -8,14 +8,17 @@
 --   percentiles     the latency percentiles its summary reports (e.g. [50, 90, 95, 99])
 --   loop_lag_ns     the client's event-loop lag samples, ns (how late a 10 ms timer woke), all
 --                   worker processes pooled: bounds how late a chunk's receive stamp can be
---   client_pid, client_host  the process that ran the load, so a run left `running` by a killed
---                   process can be told from one still going (`bench mark-interrupted`)
+--   client_pid, client_host, client_start_ticks  the process that ran the load (its start
+--                   time in clock ticks since boot, Linux /proc, so a reused pid is not taken
+--                   for it), so a run left `running` by a killed process can be told from one
+--                   still going (`bench mark-interrupted`)
 ALTER TABLE bench_runs ADD COLUMN slo_attainment DOUBLE;
 ALTER TABLE bench_runs ADD COLUMN whole_instance BOOLEAN;
 ALTER TABLE bench_runs ADD COLUMN percentiles DOUBLE[];
 ALTER TABLE bench_runs ADD COLUMN loop_lag_ns BIGINT[];
 ALTER TABLE bench_runs ADD COLUMN client_pid INTEGER;
 ALTER TABLE bench_runs ADD COLUMN client_host VARCHAR;
+ALTER TABLE bench_runs ADD COLUMN client_start_ticks BIGINT;
 
 -- bench_requests.first_chunk_late_ns: an upper bound (ns) on how late first_chunk_ns was
 -- stamped because the client's event loop was busy (loop.StampingSelector): the request's

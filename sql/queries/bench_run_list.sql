@@ -4,7 +4,8 @@
 SELECT r.run_id, r.name, r.source, r.status, CAST(r.started_at AS VARCHAR) AS started_at,
        epoch_ms(r.started_at) AS started_ms,     -- ms since the epoch, for a running run's age
        r.model, r.engine, r.hardware, r.emulated, CAST(r.load_profile AS VARCHAR) AS load_profile,
-       CAST(r.summary AS VARCHAR) AS summary, r.group_id, r.client_pid, r.client_host,
+       CAST(r.summary AS VARCHAR) AS summary, r.group_id,
+       r.client_pid, r.client_host, r.client_start_ticks,
        (SELECT list(CASE WHEN c.scenario = '' THEN 'capacity'
                          ELSE 'capacity ' || c.scenario || '@' || c.target END
                     ORDER BY c.scenario, c.target)
