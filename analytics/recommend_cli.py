@@ -44,8 +44,8 @@ def recommend(app: App, scenario: str | None, fmt: str, no_save: bool) -> None:
 
 def _solve(app: App, scenario: str | None, save: bool) -> dict[str, Any]:
     settings = app.loaded.settings
-    with app.store.write() as con:
-        prices.sync_config(con, settings.prices)  # [[prices]] apply on every price reader
+    prices.apply_config(app.store, settings.prices)  # [[prices]] apply on every price reader
+    with app.store.write() if save else app.store.read() as con:
         return rec.recommend(con, settings, scenario, save=save)
 
 

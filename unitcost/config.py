@@ -56,6 +56,7 @@ class Endpoint(_Model):
     quantization: str = "unknown"
     parameter_count: int | None = Field(default=None, gt=0)
     price_ref: str | None = None
+    whole_instance: bool = False
     api_key_env: str | None = None
     metrics_url: str | None = None
 

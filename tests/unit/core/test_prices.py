@@ -115,3 +115,18 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     f.write_text("provider,region,instance_type\naws,us-east-1,x\n")
     with pytest.raises(InputError, match="column 'gpu_model'"):
         prices.read_price_file(f)
+
+
+def test_source_names_the_publisher_and_note_says_how_gathered() -> None:
+    assert prices.split_source(
+        "aws.amazon.com/ec2/capacityblocks/pricing (seen via mirror page)"
+    ) == (
+        "aws.amazon.com/ec2/capacityblocks/pricing",
+        "seen via mirror page",
+    )
+    assert prices.split_source("AWS public list price") == ("AWS public list price", None)
+    rows = prices.read_price_file(prices.shipped_catalog_path(), origin="shipped")
+    assert all("(" not in r.source for r in rows), [r.source for r in rows if "(" in r.source]
+    g4 = next(r for r in rows if r.instance_type == "g4dn.xlarge")
+    assert (g4.source, g4.as_of) == ("AWS public list price", "2025")
+    assert g4.note == "not re-read this session; consistent with catalog g4dn.12xlarge"
