@@ -12,7 +12,7 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ import duckdb
 from unitcost import sqlfiles
 from unitcost.config import PriceRow
 from unitcost.errors import ConfigError, input_error
+from unitcost.money import parse_money
 from unitcost.store import Store, fetch_dicts
 
 #: The columns of the shipped catalog and of files for `unitcost prices import`.
@@ -93,16 +94,13 @@ class PriceRecord:
 
 
 def _money(value: str, path: str, row: int, column: str) -> Decimal | None:
-    value = value.strip()
-    if value == "":
+    """A price, by the one money rule of unitcost.money (a plain decimal number), >= 0."""
+    out = parse_money(value, where=f"{path}, row {row}, column {column!r}")
+    if out is None:
         return None
-    try:
-        out = Decimal(value)
-    except InvalidOperation:
-        raise input_error(path, row=row, column=column, msg=f"not a number: {value!r}") from None
-    if not out.is_finite() or out < 0:
+    if out < 0:
         raise input_error(path, row=row, column=column, msg=f"must be a price >= 0, got {value!r}")
-    return out
+    return Decimal(value.strip())  # the digits as written: 10.80 stays 10.80
 
 
 def _int(value: str, path: str, row: int, column: str) -> int:
