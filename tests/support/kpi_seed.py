@@ -10,6 +10,7 @@ period: 'chat' billed 8.00 USD for 200,000 output tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -91,7 +92,9 @@ def seed(store: Store) -> Store:
     """Write the rows above into a migrated store."""
     deployments.sync(store, DEPS)
     with store.write() as con:
-        prices.sync_config(con, PRICES)
+        # as imported rows: a CLI run applies its own (empty) [[prices]] over the config layer
+        rows = [dataclasses.replace(r, origin="import") for r in prices.config_records(PRICES)]
+        prices._upsert(con, rows)
         for day, row, tag, cur, billed, eff in LINES:
             con.execute(
                 "INSERT INTO billing_line_items (source_file, source_row, source_format, Tags, "
