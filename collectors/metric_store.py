@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from unitcost.collectors import intervals
+from unitcost.collectors import intervals, rollups
 from unitcost.collectors import metric_families as mf
 from unitcost.collectors.base import registered, utc_session
 
@@ -334,8 +334,7 @@ def _gpu_samples_from_dcgm(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.sql(sqlfiles.load("queries", "metrics_dcgm_gpu_samples")).to_arrow_table()
     if rows.num_rows == 0:
         return
-    with registered(con, "new_gpu_samples", rows):
-        con.execute(sqlfiles.load("queries", "gpu_samples_upsert"))
+    rollups.store_gpu_samples(con, rows)
 
 
 def _dt(seconds: float) -> datetime:

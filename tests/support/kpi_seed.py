@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 from unitcost.analytics.period import day_range
-from unitcost.collectors import billing_ledger, deployments
+from unitcost.collectors import billing_ledger, deployments, rollups
 
 from unitcost import prices
 from unitcost.config import Deployment, DeploymentMatch, PriceRow
@@ -149,4 +149,5 @@ def seed(store: Store) -> Store:
                 "VALUES (?, ?, ?, 'nvml', ?, ?)",
                 [host, f"GPU-{host}", _ts(D1, 10, minute), util, energy_mj],
             )
+        rollups.rebuild(con)  # rows written without the collectors: their rollups, once
     return store

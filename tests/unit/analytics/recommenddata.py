@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from unitcost.collectors import rollups
+
 from tests.unit.analytics.benchdata import add_run
 from unitcost import prices
 from unitcost.config import PriceRow
@@ -62,3 +64,4 @@ def add_traffic(store: Store, labels: dict[str, str] | None = None) -> None:
             "requests_ok, requests_failed, source) VALUES (?, ?, ?, ?, ?, ?)",
             rows,
         )
+        rollups.rebuild(con)  # written without the collectors: their rollups, once

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from unitcost.collectors import billing_ledger as ledger
-from unitcost.collectors import deployments
+from unitcost.collectors import deployments, rollups
 
 from unitcost.config import Deployment, DeploymentMatch
 from unitcost.store import Store
@@ -138,6 +138,7 @@ def test_gpu_hourly(cstore: Store) -> None:
                 "INTERVAL (?) SECOND, 'nvml', ?, ?, ?)",
                 [i * 60, u, p, e],
             )
+        rollups.rebuild(con)  # written without the collectors: the rollup, once
     with cstore.read() as con:
         row = con.execute(
             "SELECT util_gpu, power_w, energy_j, samples FROM gpu_utilization_hourly"
