@@ -358,3 +358,25 @@ def test_aggregated_queries_sum_increases_and_keep_what_rules_need(cstore: Store
             cstore, url="http://127.0.0.1:9", aggregate_by=["model_name"], deployments=[by_pod]
         )
     prometheus._check_rules_survive(["model_name"], [by_model])  # model comes from model_name
+
+
+def test_one_server_seen_two_ways_counts_once(cstore: Store) -> None:
+    """A server pulled through Prometheus and also scraped directly (or by bench): for each
+    deployment, interval and quantity one source kind counts (Prometheus first), never both;
+    a quantity only one of them has still counts."""
+    dep = Deployment(id="d", model="m", match=DeploymentMatch(metric_labels={"model": "m"}))
+    deployments.sync(cstore, [dep])
+    t = [T0.timestamp() + 15 * i for i in range(4)]
+    pulled, scraped = SampleBatch(), SampleBatch()
+    pulled.add(
+        "vllm:generation_tokens_total", {"model_name": "m", "job": "vllm"}, t, [0, 10, 20, 30]
+    )
+    # the same counter, scraped a moment later each time than Prometheus saw it
+    scraped.add("vllm:generation_tokens_total", {"model_name": "m"}, t, [0, 12, 21, 33])
+    scraped.add("vllm:prompt_tokens_total", {"model_name": "m"}, t, [0, 5, 10, 15])
+    store_batch(cstore, scraped)
+    store_batch(cstore, pulled, source="http://prom:9090", kind="prometheus")
+    r = interval(cstore, "d")
+    assert r["output_tokens"] == 30.0  # Prometheus' count: not 33, not the two added (63)
+    assert r["input_tokens"] == 15.0  # only the scrape has it
+    assert r["source"] == "http://prom:9090, http://x/metrics"
