@@ -44,6 +44,14 @@ def _family_table() -> pa.Table:
     return pa.Table.from_pylist(mf.sample_families())
 
 
+def interval_for_step(step_s: float, interval_s: int = DEFAULT_INTERVAL_S) -> int:
+    """The interval length for samples `step_s` apart: the smallest multiple of `interval_s`
+    that holds a whole step. Shorter intervals would leave most of them without a sample, and
+    the time a deployment was up (hours with telemetry, the basis of estimated costs and idle
+    time) would be undercounted by step / interval."""
+    return max(1, math.ceil(step_s / interval_s - 1e-9)) * interval_s
+
+
 def bounds(lo: datetime, hi: datetime, interval_s: int) -> tuple[datetime, datetime]:
     """The intervals samples in [lo, hi] can change: from the one holding lo up to and
     including the one holding hi (whose first increase pairs with a sample before it)."""

@@ -38,7 +38,7 @@ from unitcost.collectors import metric_families as mf
 from unitcost.collectors import metric_store
 from unitcost.collectors.base import collector_run, get_watermark, parse_duration, set_watermark
 from unitcost.collectors.clients import PrometheusHttpError, make_prometheus_client
-from unitcost.collectors.intervals import DEFAULT_INTERVAL_S
+from unitcost.collectors.intervals import DEFAULT_INTERVAL_S, interval_for_step
 from unitcost.collectors.metric_store import SampleBatch
 
 from unitcost.config import Deployment
@@ -262,6 +262,7 @@ def collect(
     step_s = parse_duration(step, flag="step").total_seconds()
     if step_s <= 0:
         raise InputError(f"step {step!r}: must be above zero")
+    interval_s = interval_for_step(step_s, interval_s)
     until = _align(until or datetime.now(UTC), step_s)
     since = _align(
         since or get_watermark(store, "prometheus", url) or until - timedelta(hours=1), step_s

@@ -29,6 +29,7 @@ from typing import IO
 import numpy as np
 from unitcost.collectors import metric_families as mf
 from unitcost.collectors import metric_store
+from unitcost.collectors.intervals import DEFAULT_INTERVAL_S, interval_for_step
 from unitcost.collectors.metric_store import SampleBatch
 from unitcost.emulate.fleet import EndpointConfig
 from unitcost.emulate.metrics import ITL_BUCKETS, LATENCY_BUCKETS, TTFT_BUCKETS
@@ -285,6 +286,8 @@ def write_store(
         source = f"emulate-offline:{s.cfg.name}"
         rows = list(samples(s))
         ts = np.array([p.ts for p in s.points], dtype=np.float64)
+        step_s = float(np.median(np.diff(ts))) if len(ts) > 1 else float(DEFAULT_INTERVAL_S)
+        interval_s = interval_for_step(step_s)
         lo, end = ts[0], ts[-1] + 1e-3
         while lo < end:
             hi = min(lo + piece_s, end)
@@ -294,7 +297,12 @@ def write_store(
                 batch.add(name, labels, ts[a:b], [float(get(p)) for p in s.points[a:b]])
             with store.write() as con:
                 n = metric_store.write(
-                    con, batch, source=source, kind="emulate", replace=(_utc(lo), _utc(hi))
+                    con,
+                    batch,
+                    source=source,
+                    kind="emulate",
+                    replace=(_utc(lo), _utc(hi)),
+                    interval_s=interval_s,
                 )
             total += n
             if on_piece is not None:

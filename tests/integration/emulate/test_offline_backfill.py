@@ -123,6 +123,10 @@ def test_offline_to_store(tmp_path: Path) -> None:
         (dep_id, all_emulated, out_tokens, energy, hit_rate, rows) = iv[0]
         assert len(iv) == 1 and dep_id == "llama-3.2-3b-fp16-1xl4" and all_emulated
         assert out_tokens > 0 and energy > 0 and 0.2 < hit_rate < 0.6 and rows == 143
+        # samples 300 s apart make 300 s intervals: every interval holds a sample, so the
+        # hours with telemetry (estimated GPU-hours, idle time) are the span, not a fifth of it
+        lengths = con.execute("SELECT DISTINCT interval_s FROM metric_intervals").fetchall()
+        assert lengths == [(300,)]
         last = con.execute(
             "SELECT max(value) FILTER (WHERE metric = 'vllm:generation_tokens_total') "
             "FROM metric_samples"

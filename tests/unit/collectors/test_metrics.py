@@ -380,3 +380,16 @@ def test_one_server_seen_two_ways_counts_once(cstore: Store) -> None:
     assert r["output_tokens"] == 30.0  # Prometheus' count: not 33, not the two added (63)
     assert r["input_tokens"] == 15.0  # only the scrape has it
     assert r["source"] == "http://prom:9090, http://x/metrics"
+
+
+def test_interval_length_holds_a_whole_sampling_step() -> None:
+    from unitcost.collectors.intervals import interval_for_step
+
+    assert [interval_for_step(s) for s in (15, 30, 60, 61, 300, 900)] == [
+        60,
+        60,
+        60,
+        120,
+        300,
+        900,
+    ]
