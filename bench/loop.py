@@ -148,7 +148,14 @@ class Interrupts:
 
     def __exit__(self, *exc: object) -> None:
         if self._installed:
-            signal.signal(signal.SIGINT, self._prev)
+            prev = self._prev
+            if self.count:
+                # Interrupted: a Ctrl-C pressed twice is one stop request. The second press
+                # often lands just after the run ended, while the caller prints its summary and
+                # run id: for DEBOUNCE_S it is ignored, after that the caller's handler is back.
+                signal.signal(signal.SIGINT, _Debounced(prev, time.monotonic() + DEBOUNCE_S))
+            else:
+                signal.signal(signal.SIGINT, prev)
             self._installed = False
 
     def _handler(self, _signum: int, _frame: FrameType | None) -> None:
@@ -183,6 +190,25 @@ class Interrupts:
             loop.remove_reader(rsock.fileno())
             rsock.close()
             wsock.close()
+
+
+#: Seconds after an interrupted run in which a further Ctrl-C is taken as part of the same one.
+DEBOUNCE_S = 2.0
+
+
+class _Debounced:
+    """The caller's SIGINT handler, except for a Ctrl-C before `until` (ignored)."""
+
+    def __init__(self, prev: Any, until: float) -> None:
+        self.prev, self.until = prev, until
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if time.monotonic() < self.until:
+            return
+        if callable(self.prev):
+            self.prev(signum, frame)
+        elif self.prev != signal.SIG_IGN:
+            signal.default_int_handler(signum, frame)
 
 
 def _drain(sock: socket.socket) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import sys
+import threading
 import traceback
 from dataclasses import dataclass
 from functools import cached_property
@@ -322,7 +324,12 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: one place that turns errors into messages and exit codes."""
     try:
         cli.main(args=argv, prog_name="unitcost", standalone_mode=False)
+    except SystemExit as exc:
+        if exc.code == 130:
+            _stopping()
+        raise
     except click.exceptions.Abort:
+        _stopping()
         err_console.print("Aborted.")
         sys.exit(130)
     except click.ClickException as exc:
@@ -335,5 +342,13 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
+        _stopping()
         err_console.print("Interrupted.")
         sys.exit(130)
+
+
+def _stopping() -> None:
+    """Interrupted, and on the way out: a second Ctrl-C while the interpreter shuts down would
+    end the process by SIGINT (exit -2) instead of 130, so further ones are ignored."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
