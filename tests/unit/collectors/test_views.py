@@ -81,6 +81,23 @@ def test_deployment_sync_is_idempotent(cstore: Store) -> None:
     )
 
 
+def test_deployment_sync_keeps_labels_other_writers_set(cstore: Store) -> None:
+    """The config owns model, hardware, price; labels (emulated=true, demo=true) belong to the
+    writers that set them, and a later sync of the config must not wipe them."""
+    deployments.sync(cstore, DEPS)
+    with cstore.write() as con:
+        con.execute(
+            "UPDATE deployments SET labels = MAP {'emulated': 'true'}, model = 'stale' "
+            "WHERE deployment_id = 'chat'"
+        )
+    deployments.sync(cstore, DEPS)
+    with cstore.read() as con:
+        got = con.execute(
+            "SELECT deployment_id, model, labels['emulated'] FROM deployments ORDER BY 1"
+        ).fetchall()
+    assert got == [("batch", "llama-70b", None), ("chat", "llama-8b", "true")]
+
+
 def test_lines_attributed_and_unmapped_kept(cstore: Store) -> None:
     load(cstore)
     with cstore.read() as con:
