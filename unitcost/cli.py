@@ -66,6 +66,11 @@ LAZY_COMMANDS = {
         "emulate",
         "Serve OpenAI-compatible endpoints that behave like the chosen GPUs would (EMULATED).",
     ),
+    "dashboard": (
+        "unitcost.dashboard.cli",
+        "dashboard",
+        "Serve the dashboard (Streamlit) on the store; read-only, collectors keep writing.",
+    ),
 }
 
 

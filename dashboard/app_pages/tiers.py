@@ -1,0 +1,8 @@
+"""/tiers (being wired to the analytics layer)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.title("Tiers")
+st.info("Waiting for the analytics layer (unitcost kpi / recommend).")

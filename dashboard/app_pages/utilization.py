@@ -1,0 +1,8 @@
+"""/utilization (being wired to the analytics layer)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+st.title("Utilization")
+st.info("Waiting for the analytics layer (unitcost kpi / recommend).")

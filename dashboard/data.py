@@ -1,0 +1,94 @@
+"""What the dashboard and the review read from the store, as frames: one function per question.
+
+Plain functions of an open (read-only) connection, with no Streamlit in them, so the review
+export and the tests call exactly what the pages show. SQL lives in `sql/queries/dashboard_*`;
+figures come from the analytics layer and the views (bench_run_summary, price_catalog_effective):
+nothing here computes a figure a second way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+from duckdb import DuckDBPyConnection
+from unitcost.analytics.period import data_days
+from unitcost.collectors.metric_families import FAMILIES
+from unitcost.dashboard.filters import FilterOptions
+
+from unitcost import prices, sqlfiles
+
+#: The engines' output-token counters (the energy-per-token denominator of a bench run).
+OUTPUT_TOKEN_COUNTERS = sorted({f.metric for f in FAMILIES if f.quantity == "output_tokens"})
+#: Failed or interrupted collector runs listed on /sources.
+ERRORS_SHOWN = 50
+#: `scheme://user:password@` anywhere in a text (a source URL, an error message).
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^\s/]*@")
+
+
+def frame(
+    con: DuckDBPyConnection, name: str, params: dict[str, object] | None = None
+) -> pd.DataFrame:
+    """Run sql/queries/<name>.sql with bound parameters and return a frame."""
+    sql = sqlfiles.load("queries", name)
+    cur = con.execute(sql, params) if params is not None else con.execute(sql)
+    return cur.df()
+
+
+def filter_options(con: DuckDBPyConnection) -> FilterOptions:
+    """Known deployments, models and hardware, and the days that hold data."""
+    deps = frame(con, "dashboard_deployments")
+    first, last = data_days(con)
+    info = {
+        str(r.deployment_id): (str(r.model), str(r.hardware)) for r in deps.itertuples(index=False)
+    }
+    return FilterOptions(
+        deployments=tuple(info),
+        models=tuple(sorted({m for m, _ in info.values()})),
+        hardware=tuple(sorted({h for _, h in info.values()})),
+        deployment_info=info,
+        first_day=first,
+        last_day=last,
+    )
+
+
+def bench_runs(con: DuckDBPyConnection) -> pd.DataFrame:
+    """Completed and imported benchmark runs with the figures /benchmarks plots, and the
+    energy per output token of those whose server exposed a GPU energy counter."""
+    df = frame(con, "dashboard_bench_runs")
+    energy = frame(con, "dashboard_bench_energy", {"token_metrics": OUTPUT_TOKEN_COUNTERS})
+    df = df.merge(energy, on="run_id", how="left")
+    df["emulated"] = df["emulated"].astype("boolean").fillna(False).astype(bool)
+    df["basis"] = df["emulated"].map({True: "emulated", False: "measured"})
+    return df
+
+
+def mask_url_passwords(text: str) -> str:
+    """`https://user:pw@host` -> `https://user:***@host`, wherever it occurs in the text."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
+def _redact_sources(df: pd.DataFrame) -> pd.DataFrame:
+    """A source or an error may hold a URL with a password in it: shown masked."""
+    for col in ("source", "error", "last_error"):
+        if col in df.columns:
+            df[col] = [mask_url_passwords(v) if isinstance(v, str) else v for v in df[col]]
+    return df
+
+
+def collector_last_runs(con: DuckDBPyConnection) -> pd.DataFrame:
+    return _redact_sources(frame(con, "dashboard_collector_last_runs"))
+
+
+def collector_errors(con: DuckDBPyConnection, limit: int = ERRORS_SHOWN) -> pd.DataFrame:
+    return _redact_sources(frame(con, "dashboard_collector_errors", {"limit": limit}))
+
+
+def watermarks(con: DuckDBPyConnection) -> pd.DataFrame:
+    return _redact_sources(frame(con, "dashboard_watermarks"))
+
+
+def price_catalog(con: DuckDBPyConnection) -> pd.DataFrame:
+    """The effective price catalog, as `unitcost prices list` shows it."""
+    rows = prices.list_prices(con)
+    return pd.DataFrame(rows, columns=list(rows[0]) if rows else None)

@@ -1,0 +1,45 @@
+"""The dashboard's router: access control, the shared sidebar filters, then the chosen page.
+
+Run with `unitcost dashboard` (or `streamlit run` on this file with UNITCOST_DB set). Pages live
+in app_pages/, one module per page, and hold widgets and layout only.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from unitcost.dashboard import auth, queries, sidebar
+from unitcost.dashboard.ui import FILTERS_KEY
+
+from unitcost.errors import UnitcostError
+
+PAGES = [
+    ("app_pages/overview.py", "Overview", None, ":material/dashboard:"),
+    ("app_pages/cost.py", "Cost per token", "cost", ":material/payments:"),
+    ("app_pages/utilization.py", "Utilization", "utilization", ":material/memory:"),
+    ("app_pages/benchmarks.py", "Benchmarks", "benchmarks", ":material/speed:"),
+    ("app_pages/tiers.py", "Tiers", "tiers", ":material/stacks:"),
+    ("app_pages/review.py", "Quarterly review", "review", ":material/summarize:"),
+    ("app_pages/sources.py", "Sources", "sources", ":material/database:"),
+]
+
+
+def main() -> None:
+    st.set_page_config(page_title="unitcost", page_icon=":material/payments:", layout="wide")
+    auth.require_login()  # with access control on, nothing below runs before login
+    try:
+        queries.store().require_current()
+        sk = queries.store_key()
+        st.session_state[FILTERS_KEY] = sidebar.render(sk)
+    except UnitcostError as exc:
+        st.error(f"{exc}")
+        st.stop()
+    nav = st.navigation(
+        [
+            st.Page(path, title=title, url_path=url, icon=icon, default=url is None)
+            for path, title, url, icon in PAGES
+        ]
+    )
+    nav.run()
+
+
+main()
