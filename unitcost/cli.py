@@ -66,6 +66,11 @@ LAZY_COMMANDS = {
         "emulate",
         "Serve OpenAI-compatible endpoints that behave like the chosen GPUs would (EMULATED).",
     ),
+    "kpi": (
+        "unitcost.analytics.kpi_cli",
+        "kpi",
+        "Cost per token, utilization and success rate for a period (--period, --by, --grain).",
+    ),
     "dashboard": (
         "unitcost.dashboard.cli",
         "dashboard",

@@ -1,0 +1,509 @@
+"""`unitcost kpi`: cost per token, utilization and success rate, for any period and grouping.
+
+Every figure is defined once (analytics/definitions.py) and computed here from the daily atoms
+of the KPI views (sql/views/kpi_*.sql): additive sums per deployment and UTC day. A period,
+grain or grouping is a sum of days; ratios are formed only after summing, so a row's cost per
+token is its cost over its tokens, never a mean of daily ratios. The CLI, the dashboard and the
+quarterly review all call kpi_report(), so they cannot disagree.
+
+Tokens and cost meet per deployment and day: a deployment-day's tokens go with that day's cost
+(its currency and provider). A deployment-day whose cost is in two currencies (or, with --by
+provider or label, split across two keys) cannot split its tokens: they go with the larger
+cost and a warning says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+from unitcost.analytics.definitions import definitions_for
+from unitcost.analytics.period import Period
+
+from unitcost import sqlfiles
+from unitcost.errors import InputError
+from unitcost.store import fetch_dicts
+
+BY_CHOICES = ("all", "deployment", "model", "hardware", "provider")
+GRAINS = ("day", "week", "month")
+BASES = ("allocation", "usage")
+UNMAPPED_SPEND = "unmapped"  # billing lines no deployment rule claims
+UNMAPPED_TELEMETRY = "unmapped-telemetry"  # metric series no deployment rule claims (views)
+ZERO = Decimal(0)
+MILLION = Decimal(1_000_000)
+
+#: The fields of a row, in order; each has a definition.
+ROW_FIELDS = [
+    "key",
+    "start",
+    "currency",
+    "effective_cost",
+    "billed_cost",
+    "estimated_cost",
+    "cost_basis",
+    "input_tokens",
+    "output_tokens",
+    "usd_per_1m_output_tokens",
+    "usd_per_1m_tokens",
+    "gpu_hours",
+    "gpu_utilization",
+    "kv_cache_usage",
+    "capacity_utilization",
+    "capacity_basis",
+    "idle_cost",
+    "requests_ok",
+    "requests_failed",
+    "success_rate",
+    "failures_by_reason",
+    "cache_hit_rate",
+    "prefill_tokens_saved",
+    "good_output_tokens",
+    "usd_per_1m_good_output_tokens",
+    "joules_per_output_token",
+    "emulated",
+    "demo",
+]
+#: Headline figures repeated under `previous` for the previous period.
+HEADLINE = [
+    "effective_cost",
+    "usd_per_1m_output_tokens",
+    "usd_per_1m_tokens",
+    "output_tokens",
+    "gpu_utilization",
+    "capacity_utilization",
+    "idle_cost",
+    "success_rate",
+    "usd_per_1m_good_output_tokens",
+]
+
+
+@dataclass
+class _Bucket:
+    """Additive sums behind one output row; ratios are formed from them at the end."""
+
+    key: str
+    start: date | None
+    currency: str | None
+    billed: Decimal = ZERO
+    effective: Decimal = ZERO
+    estimated: Decimal = ZERO
+    idle: Decimal = ZERO
+    bases: set[str] = field(default_factory=set)
+    input_tokens: float = 0.0
+    output_tokens: float = 0.0
+    requests_ok: float = 0.0
+    requests_failed: float = 0.0
+    failures: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    gpu_hours: float = 0.0
+    util_sum: float = 0.0
+    util_n: float = 0.0
+    energy_j: float = 0.0
+    energy_n: float = 0.0
+    kv_s: float = 0.0
+    kv_n: float = 0.0
+    capacity_tokens: float = 0.0  # output tokens the deployments could have served at SLO
+    capacity_served: float = 0.0  # output tokens of the deployments whose capacity is known
+    capacity_bases: set[str] = field(default_factory=set)
+    cache_queries: float = 0.0
+    cache_hits: float = 0.0
+    good_output_tokens: float = 0.0
+    good_known: bool = False
+    emulated: bool = False
+    demo: bool = False
+    has_telemetry: bool = False
+
+
+@dataclass(frozen=True)
+class CostPerHour:
+    """What a deployment cost per hour over a period (allocation basis: idle hours included)."""
+
+    usd_per_hour: Decimal
+    currency: str
+    basis: str  # billed, estimated or mixed
+    hours: int
+
+
+@dataclass
+class _Inputs:
+    """Everything kpi_report reads from the store, for [previous.start, period.end)."""
+
+    deployments: dict[str, dict[str, Any]]
+    costs: list[dict[str, Any]]
+    usage: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+
+
+def _load(con: duckdb.DuckDBPyConnection, start: date, end: date) -> _Inputs:
+    span = {"start": start, "end": end}
+    deps = {
+        d["deployment_id"]: d for d in fetch_dicts(con, sqlfiles.load("queries", "kpi_deployments"))
+    }
+    return _Inputs(
+        deployments=deps,
+        costs=fetch_dicts(con, sqlfiles.load("queries", "kpi_cost_atoms"), span),
+        usage=fetch_dicts(con, sqlfiles.load("queries", "kpi_usage_atoms"), span),
+        failures=fetch_dicts(con, sqlfiles.load("queries", "kpi_failure_atoms"), span),
+    )
+
+
+def _label(dep: Mapping[str, Any] | None, name: str) -> bool:
+    return bool(dep) and dict(dep["labels"] or {}).get(name) == "true"  # type: ignore[index]
+
+
+def _bucket_start(day: date, grain: str | None, period: Period) -> date | None:
+    if grain is None:
+        return None
+    if grain == "day":
+        start = day
+    elif grain == "week":
+        start = day - timedelta(days=day.weekday())
+    else:
+        start = day.replace(day=1)
+    return max(start, period.start) if period.contains(day) else start
+
+
+def _previous_bucket(start: date, grain: str) -> date:
+    if grain == "day":
+        return start - timedelta(days=1)
+    if grain == "week":
+        return start - timedelta(days=start.weekday() + 7)
+    return (start.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+class _Grouper:
+    """Which row key a deployment (or a cost part) belongs to under --by."""
+
+    def __init__(self, by: str, deployments: Mapping[str, Mapping[str, Any]]) -> None:
+        if by not in BY_CHOICES:
+            raise InputError(f"--by {by!r}: expected one of {', '.join(BY_CHOICES)}")
+        self.by = by
+        self.deps = deployments
+
+    def of_deployment(self, dep_id: str) -> str:
+        if dep_id == UNMAPPED_SPEND:
+            return UNMAPPED_SPEND
+        if self.by == "all":
+            return "all"
+        if self.by == "deployment":
+            return dep_id
+        dep = self.deps.get(dep_id)
+        if self.by == "model":
+            if dep is not None:
+                return str(dep["model"])
+            return dep_id.removeprefix("model:") if dep_id.startswith("model:") else dep_id
+        if self.by == "hardware":
+            return str(dep["hardware"]) if dep is not None else "unknown"
+        # provider: from the deployment's price_ref when it has no cost part to say it
+        ref = dep.get("price_ref") if dep is not None else None
+        return str(ref).split("/", 1)[0] if ref else "unknown"
+
+    def of_cost(self, part: Mapping[str, Any]) -> str:
+        if self.by == "provider" and part["deployment_id"] != UNMAPPED_SPEND:
+            return str(part["provider"] or "unknown")
+        return self.of_deployment(str(part["deployment_id"]))
+
+
+def _home(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The cost part a deployment-day's tokens go with: the largest cost."""
+    priced = [p for p in parts if p["effective_cost"] is not None and p["currency"] is not None]
+    if not priced:
+        return None
+    return max(priced, key=lambda p: abs(p["effective_cost"]))
+
+
+def _aggregate(
+    inputs: _Inputs,
+    period: Period,
+    *,
+    grouper: _Grouper,
+    grain: str | None,
+    basis: str,
+    capacity_tps: Mapping[str, tuple[float, str]],
+    warnings: list[str],
+) -> dict[tuple[str, date | None, str | None], _Bucket]:
+    """Sum the atoms of `period` into buckets keyed (key, bucket start, currency)."""
+    buckets: dict[tuple[str, date | None, str | None], _Bucket] = {}
+
+    def bucket(key: str, day: date, currency: str | None) -> _Bucket:
+        start = _bucket_start(day, grain, period)
+        k = (key, start, currency)
+        b = buckets.get(k)
+        if b is None:
+            b = buckets[k] = _Bucket(key, start, currency)
+        return b
+
+    parts_by_day: dict[tuple[str, date], list[dict[str, Any]]] = defaultdict(list)
+    for part in inputs.costs:
+        if period.contains(part["day"]):
+            parts_by_day[(str(part["deployment_id"]), part["day"])].append(part)
+    usage_by_day = {
+        (str(u["deployment_id"]), u["day"]): u for u in inputs.usage if period.contains(u["day"])
+    }
+    fails_by_day: dict[tuple[str, date], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for f in inputs.failures:
+        if period.contains(f["day"]):
+            by_reason = fails_by_day[(str(f["deployment_id"]), f["day"])]
+            by_reason[str(f["reason"])] += float(f["requests"] or 0)
+
+    gaps: dict[str, str] = {}
+    split_days: Counter[str] = Counter()
+    for dep_day in sorted(set(parts_by_day) | set(usage_by_day)):
+        dep_id, day = dep_day
+        dep = inputs.deployments.get(dep_id)
+        parts = parts_by_day.get(dep_day, [])
+        usage = usage_by_day.get(dep_day)
+        idle_share = _idle_share(usage)
+        for part in parts:
+            if part["effective_cost"] is None:
+                gaps.setdefault(dep_id, str(part["estimate_gap"]))
+                continue
+            b = bucket(grouper.of_cost(part), day, part["currency"])
+            cost: Decimal = part["effective_cost"]
+            idle = cost * idle_share if idle_share is not None else ZERO
+            b.idle += idle
+            b.effective += cost - idle if basis == "usage" else cost
+            b.billed += part["billed_cost"] or ZERO
+            if part["cost_basis"] == "estimated":
+                b.estimated += cost - idle if basis == "usage" else cost
+            b.bases.add(str(part["cost_basis"]))
+            b.emulated |= _label(dep, "emulated")
+            b.demo |= _label(dep, "demo")
+        if usage is None:
+            continue
+        home = _home(parts)
+        if home is not None:
+            b = bucket(grouper.of_cost(home), day, home["currency"])
+            homes = {(grouper.of_cost(p), p["currency"]) for p in parts if p["currency"]}
+            if len(homes) > 1:
+                split_days[dep_id] += 1
+        else:
+            b = bucket(grouper.of_deployment(dep_id), day, None)
+            b.bases.add("unknown")
+        _add_usage(b, usage, dep, fails_by_day.get(dep_day), capacity_tps.get(dep_id))
+    for dep_id, gap in sorted(gaps.items()):
+        warnings.append(
+            f"{dep_id}: served tokens on days without billing lines, and its cost cannot be "
+            f"estimated ({gap}); those days show no cost. Map its billing lines with "
+            f"deployments[].match or give it a price_ref with a GPU price."
+        )
+    for dep_id, n in sorted(split_days.items()):
+        warnings.append(
+            f"{dep_id}: on {n} day(s) its cost falls under more than one row (currency or "
+            "--by key); its tokens are counted with the largest cost only."
+        )
+    return buckets
+
+
+def _idle_share(usage: Mapping[str, Any] | None) -> Decimal | None:
+    if not usage or not usage["observed_s"]:
+        return None
+    active = float(usage["active_s"] or 0)
+    observed = float(usage["observed_s"])
+    return Decimal(max(0.0, observed - active)) / Decimal(observed)
+
+
+def _f(value: Any) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def _add_usage(
+    b: _Bucket,
+    u: Mapping[str, Any],
+    dep: Mapping[str, Any] | None,
+    fails: Mapping[str, float] | None,
+    capacity: tuple[float, str] | None,
+) -> None:
+    b.has_telemetry = True
+    b.input_tokens += _f(u["input_tokens"])
+    b.output_tokens += _f(u["output_tokens"])
+    b.requests_ok += _f(u["requests_ok"])
+    b.requests_failed += _f(u["requests_failed"])
+    for reason, n in (fails or {}).items():
+        b.failures[reason] += n
+    observed_h = _f(u["observed_s"]) / 3600.0
+    if dep is not None and u["observed_s"]:
+        b.gpu_hours += observed_h * int(dep["gpu_count"] or 0)
+    elif u["gpu_hours_sampled"]:
+        b.gpu_hours += _f(u["gpu_hours_sampled"])
+    b.util_sum += _f(u["util_gpu_hours"])
+    b.util_n += _f(u["util_gpu_hours_n"])
+    b.energy_j += _f(u["energy_j"])
+    b.energy_n += _f(u["energy_hours_n"])
+    b.kv_s += _f(u["kv_usage_s"])
+    b.kv_n += _f(u["kv_observed_s"])
+    if capacity is not None and u["observed_s"]:
+        tps, cbasis = capacity
+        b.capacity_tokens += tps * _f(u["observed_s"])
+        b.capacity_served += _f(u["output_tokens"])
+        b.capacity_bases.add(cbasis)
+    b.emulated |= _label(dep, "emulated")
+    b.demo |= _label(dep, "demo")
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 and not math.isnan(num) else None
+
+
+def _per_million(cost: Decimal | None, tokens: float) -> float | None:
+    if cost is None or tokens <= 0:
+        return None
+    return float(cost * MILLION / Decimal(tokens))
+
+
+def _row(b: _Bucket) -> dict[str, Any]:
+    known_cost = b.bases - {"unknown"}
+    cost: Decimal | None = b.effective if known_cost else None
+    if not known_cost:
+        cost_basis = "unknown"
+    elif len(known_cost) == 1:
+        cost_basis = next(iter(known_cost))
+    else:
+        cost_basis = "mixed"
+    tokens = b.input_tokens + b.output_tokens
+    return {
+        "key": b.key,
+        "start": b.start.isoformat() if b.start else None,
+        "currency": b.currency,
+        "effective_cost": cost,
+        "billed_cost": b.billed if known_cost else None,
+        "estimated_cost": b.estimated if known_cost else None,
+        "cost_basis": cost_basis,
+        "input_tokens": b.input_tokens if b.has_telemetry else None,
+        "output_tokens": b.output_tokens if b.has_telemetry else None,
+        "usd_per_1m_output_tokens": _per_million(cost, b.output_tokens),
+        "usd_per_1m_tokens": _per_million(cost, tokens),
+        "gpu_hours": b.gpu_hours if b.has_telemetry else None,
+        "gpu_utilization": _ratio(b.util_sum, b.util_n),
+        "kv_cache_usage": _ratio(b.kv_s, b.kv_n),
+        "capacity_utilization": _ratio(b.capacity_served, b.capacity_tokens),
+        "capacity_basis": ",".join(sorted(b.capacity_bases)) or None,
+        "idle_cost": b.idle if known_cost else None,
+        "requests_ok": b.requests_ok if b.has_telemetry else None,
+        "requests_failed": b.requests_failed if b.has_telemetry else None,
+        "success_rate": _ratio(b.requests_ok, b.requests_ok + b.requests_failed),
+        "failures_by_reason": dict(sorted(b.failures.items())),
+        "cache_hit_rate": _ratio(b.cache_hits, b.cache_queries),
+        "prefill_tokens_saved": b.cache_hits if b.cache_queries > 0 else None,
+        "good_output_tokens": b.good_output_tokens if b.good_known else None,
+        "usd_per_1m_good_output_tokens": (
+            _per_million(cost, b.good_output_tokens) if b.good_known else None
+        ),
+        "joules_per_output_token": (
+            _ratio(b.energy_j, b.output_tokens) if b.energy_n > 0 else None
+        ),
+        "emulated": b.emulated,
+        "demo": b.demo,
+    }
+
+
+def _sort_key(row: Mapping[str, Any]) -> tuple[int, str, str, str]:
+    key = str(row["key"])
+    special = key in (UNMAPPED_SPEND, UNMAPPED_TELEMETRY) or key.startswith(("gpu-host:", "model:"))
+    return (1 if special else 0, key, row["start"] or "", row["currency"] or "")
+
+
+def kpi_report(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    *,
+    by: str = "all",
+    grain: str | None = None,
+    basis: str = "allocation",
+    capacity_tps: Mapping[str, tuple[float, str]] | None = None,
+) -> dict[str, Any]:
+    """The KPI rows of `period` grouped `by`, each with its previous-period headline figures.
+
+    capacity_tps: deployment id -> (output tokens/s at its SLO, basis), for capacity
+    utilization (unitcost.analytics.capacity gives them; missing ids get no figure).
+    Money values are Decimal (exact); the CLI prints them as decimal strings.
+    """
+    if grain is not None and grain not in GRAINS:
+        raise InputError(f"--grain {grain!r}: expected one of {', '.join(GRAINS)}")
+    if basis not in BASES:
+        raise InputError(f"--basis {basis!r}: expected one of {', '.join(BASES)}")
+    previous = period.previous()
+    inputs = _load(con, previous.start, period.end)
+    grouper = _Grouper(by, inputs.deployments)
+    warnings: list[str] = []
+    caps = capacity_tps or {}
+    now = _aggregate(
+        inputs,
+        period,
+        grouper=grouper,
+        grain=grain,
+        basis=basis,
+        capacity_tps=caps,
+        warnings=warnings,
+    )
+    before = _aggregate(
+        inputs,
+        previous,
+        grouper=grouper,
+        grain=grain,
+        basis=basis,
+        capacity_tps=caps,
+        warnings=[],
+    )
+    rows = []
+    prior = {k: _row(b) for k, b in before.items()}
+    current = {k: _row(b) for k, b in now.items()}
+    for (key, start, currency), row in current.items():
+        if grain is None:
+            prev = prior.get((key, None, currency))
+        else:
+            assert start is not None
+            pk = (key, _previous_bucket(start, grain), currency)
+            prev = current.get(pk) or prior.get(pk)
+        row["previous"] = {h: prev[h] for h in HEADLINE} if prev else None
+        rows.append(row)
+    rows.sort(key=_sort_key)
+    if not rows:
+        warnings.append(
+            f"no cost or telemetry in {period.label}: choose another --period, or collect "
+            "data first (`unitcost collect all`)"
+        )
+    return {
+        "period": period.as_json(),
+        "previous_period": previous.as_json(),
+        "by": by,
+        "grain": grain,
+        "basis": basis,
+        "definitions": definitions_for([*ROW_FIELDS, "previous"]),
+        "rows": rows,
+        "warnings": _dedupe(warnings),
+    }
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def deployment_cost_per_hour(
+    con: duckdb.DuckDBPyConnection, deployment_id: str, period: Period
+) -> CostPerHour | None:
+    """A deployment's allocated cost over `period` / the hours of the days it cost anything.
+
+    None when it has no cost in the period (no billing line and no possible estimate), or when
+    its cost is in more than one currency (they cannot be added).
+    """
+    report = kpi_report(con, period, by="deployment")
+    rows = [r for r in report["rows"] if r["key"] == deployment_id and r["effective_cost"]]
+    if len(rows) != 1:
+        return None
+    inputs = _load(con, period.start, period.end)
+    days = {
+        p["day"]
+        for p in inputs.costs
+        if p["deployment_id"] == deployment_id and p["effective_cost"] is not None
+    }
+    if not days:
+        return None
+    hours = 24 * len(days)
+    row = rows[0]
+    return CostPerHour(row["effective_cost"] / hours, row["currency"], row["cost_basis"], hours)

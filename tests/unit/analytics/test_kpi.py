@@ -1,0 +1,194 @@
+"""KPI views and kpi_report, data in and data out: literal rows in a real store, exact rows out.
+
+The rows are those of tests/support/kpi_seed.py (its docstring says what each case is).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from unitcost.analytics.kpi import deployment_cost_per_hour, kpi_report
+from unitcost.analytics.period import day_range, parse_period
+
+from tests.support.kpi_seed import D0, D1, PERIOD, _ts, seed
+from unitcost.errors import InputError
+from unitcost.store import Store
+
+
+@pytest.fixture
+def kstore(store: Store) -> Store:
+    return seed(store)
+
+
+def _rows(store: Store, **kw: Any) -> dict[tuple[str, str | None], dict[str, Any]]:
+    with store.read() as con:
+        report = kpi_report(con, PERIOD, **kw)
+    return {(r["key"], r["currency"]): r for r in report["rows"]}
+
+
+def test_cost_daily_view_billed_estimated_and_gaps(kstore: Store) -> None:
+    with kstore.read() as con:
+        rows = con.execute(
+            "SELECT deployment_id, currency, cost_basis, billed_cost, effective_cost, "
+            "gpu_hours_estimated, estimate_gap FROM kpi_cost_daily WHERE day = ? ORDER BY 1, 2",
+            [D1],
+        ).fetchall()
+    assert rows == [
+        ("chat", "USD", "billed", Decimal("12.00"), Decimal("10.00"), None, None),
+        ("eu", "EUR", "billed", Decimal("5.00"), Decimal("5.00"), None, None),
+        # 2 hours of telemetry x 1 GPU x 2.00 USD/GPU-h
+        ("self", "USD", "estimated", Decimal(0), Decimal("4.00"), Decimal(2), None),
+        ("unmapped", "USD", "billed", Decimal("0.33"), Decimal("0.33"), None, None),
+        # telemetry no rule claims is no deployment: nothing to estimate
+        (
+            "unmapped-telemetry",
+            None,
+            "estimated",
+            0,
+            None,
+            None,
+            "matches no deployment",
+        ),
+        (
+            "vmonly",
+            None,
+            "estimated",
+            Decimal(0),
+            None,
+            1.0,
+            "no GPU price for price_ref test/r/vm",
+        ),
+    ]
+
+
+def test_usage_and_gpu_views(kstore: Store) -> None:
+    with kstore.read() as con:
+        usage = con.execute(
+            "SELECT deployment_id, output_tokens, requests_ok, requests_failed, observed_s, "
+            "active_s FROM kpi_usage_daily WHERE deployment_id = 'chat' AND day = ?",
+            [D1],
+        ).fetchall()
+        gpu = con.execute(
+            "SELECT deployment_id, gpu_hours_sampled, round(util_gpu_hours, 6), energy_j "
+            "FROM kpi_gpu_daily ORDER BY 1"
+        ).fetchall()
+        fails = con.execute("SELECT * FROM kpi_failures_daily").fetchall()
+    assert usage == [("chat", 400_000.0, 9.0, 1.0, 7200, 3600)]
+    assert gpu == [("chat", 1, 0.6, 400.0), ("gpu-host:stray", 1, 0.1, None)]
+    assert fails == [("chat", D1, "abort", 1.0)]
+
+
+def test_report_by_deployment(kstore: Store) -> None:
+    rows = _rows(kstore, by="deployment")
+    chat = rows[("chat", "USD")]
+    assert chat["effective_cost"] == Decimal("10.00")
+    assert chat["billed_cost"] == Decimal("12.00")
+    assert chat["cost_basis"] == "billed"
+    assert chat["output_tokens"] == 400_000
+    assert chat["usd_per_1m_output_tokens"] == pytest.approx(25.0)  # 10 x 1e6 / 400,000
+    assert chat["usd_per_1m_tokens"] == pytest.approx(10e6 / 401_000)
+    assert chat["idle_cost"] == Decimal("5.00")  # one of its two hours had no traffic
+    assert chat["gpu_hours"] == 2.0
+    assert chat["gpu_utilization"] == pytest.approx(0.6)
+    assert chat["kv_cache_usage"] == pytest.approx(0.25)
+    assert chat["success_rate"] == pytest.approx(0.9)
+    assert chat["failures_by_reason"] == {"abort": 1.0}
+    assert chat["joules_per_output_token"] == pytest.approx(400 / 400_000)
+    assert chat["previous"]["usd_per_1m_output_tokens"] == pytest.approx(40.0)  # 8 / 0.2M
+    assert chat["previous"]["effective_cost"] == Decimal("8.00")
+
+    est = rows[("self", "USD")]
+    assert est["cost_basis"] == "estimated"
+    assert est["effective_cost"] == est["estimated_cost"] == Decimal("4.00")
+    assert est["usd_per_1m_output_tokens"] == pytest.approx(20.0)  # 4 x 1e6 / 200,000
+    assert rows[("eu", "EUR")]["usd_per_1m_output_tokens"] == pytest.approx(5.0)
+    # no price with a GPU in it: no cost, never zero
+    vm = rows[("vmonly", None)]
+    assert vm["effective_cost"] is None and vm["cost_basis"] == "unknown"
+    assert vm["output_tokens"] == 1_000
+    assert rows[("unmapped", "USD")]["effective_cost"] == Decimal("0.33")
+    assert rows[("unmapped", "USD")]["output_tokens"] is None
+    assert rows[("unmapped-telemetry", None)]["output_tokens"] == 7_000
+    assert rows[("gpu-host:stray", None)]["gpu_utilization"] == pytest.approx(0.1)
+
+
+def test_rows_add_up_to_the_bill_and_never_mix_currencies(kstore: Store) -> None:
+    with kstore.read() as con:
+        bill = dict(
+            con.execute(
+                "SELECT BillingCurrency, sum(BilledCost) FROM billing_line_items "
+                "WHERE ChargePeriodStart >= ? AND ChargePeriodStart < ? GROUP BY 1",
+                [_ts(D1, 0), _ts(D1, 0) + dt.timedelta(days=1)],
+            ).fetchall()
+        )
+    for by in ("all", "deployment", "model", "hardware", "provider"):
+        rows = _rows(kstore, by=by)
+        billed: dict[str, Decimal] = {}
+        for (_, cur), r in rows.items():
+            if r["billed_cost"] is not None:
+                billed[cur] = billed.get(cur, Decimal(0)) + r["billed_cost"]  # type: ignore[index]
+        assert billed == bill, by
+    totals = _rows(kstore, by="all")
+    assert set(totals) == {("all", "USD"), ("all", "EUR"), ("all", None), ("unmapped", "USD")}
+    assert totals[("all", "USD")]["effective_cost"] == Decimal("14.00")  # 10 billed + 4 est.
+    assert totals[("all", "USD")]["cost_basis"] == "mixed"
+    assert totals[("all", "USD")]["output_tokens"] == 600_000
+    assert totals[("all", "EUR")]["output_tokens"] == 1_000_000
+
+
+def test_usage_basis_leaves_out_idle_hours(kstore: Store) -> None:
+    chat = _rows(kstore, by="deployment", basis="usage")[("chat", "USD")]
+    assert chat["effective_cost"] == Decimal("5.00")
+    assert chat["usd_per_1m_output_tokens"] == pytest.approx(12.5)
+
+
+def test_grouping_by_model_hardware_provider(kstore: Store) -> None:
+    by_model = _rows(kstore, by="model")
+    assert by_model[("llama-3b", "USD")]["effective_cost"] == Decimal("4.00")
+    assert by_model[("llama-3b", "EUR")]["effective_cost"] == Decimal("5.00")
+    assert by_model[("llama-8b", "USD")]["output_tokens"] == 400_000
+    by_hw = _rows(kstore, by="hardware")
+    assert by_hw[("H100", "USD")]["effective_cost"] == Decimal("10.00")
+    by_provider = _rows(kstore, by="provider")
+    assert by_provider[("TestCloud", "USD")]["effective_cost"] == Decimal("10.00")
+    assert by_provider[("test", "USD")]["effective_cost"] == Decimal("4.00")  # the estimate
+
+
+def test_grain_rows_and_their_previous_bucket(kstore: Store) -> None:
+    with kstore.read() as con:
+        report = kpi_report(con, day_range(D0, D1), by="deployment", grain="day")
+    chat = [r for r in report["rows"] if r["key"] == "chat"]
+    assert [(r["start"], r["effective_cost"]) for r in chat] == [
+        ("2026-08-10", Decimal("8.00")),
+        ("2026-08-11", Decimal("10.00")),
+    ]
+    assert chat[1]["previous"]["effective_cost"] == Decimal("8.00")
+
+
+def test_warnings_say_what_is_missing(kstore: Store) -> None:
+    with kstore.read() as con:
+        report = kpi_report(con, PERIOD, by="deployment")
+        empty = kpi_report(con, parse_period("2020Q1"))
+    text = "\n".join(report["warnings"])
+    assert "vmonly" in text and "no GPU price for price_ref test/r/vm" in text
+    assert empty["rows"] == [] and "no cost or telemetry in 2020Q1" in empty["warnings"][0]
+    assert set(report["definitions"]) >= {"usd_per_1m_output_tokens", "success_rate", "key"}
+
+
+def test_bad_flags_are_named(kstore: Store) -> None:
+    with kstore.read() as con:
+        with pytest.raises(InputError, match="--by 'team'"):
+            kpi_report(con, PERIOD, by="team")
+        with pytest.raises(InputError, match="--grain 'hour'"):
+            kpi_report(con, PERIOD, grain="hour")
+
+
+def test_deployment_cost_per_hour(kstore: Store) -> None:
+    with kstore.read() as con:
+        chat = deployment_cost_per_hour(con, "chat", PERIOD)
+        none = deployment_cost_per_hour(con, "vmonly", PERIOD)
+    assert chat is not None and none is None
+    assert (chat.usd_per_hour, chat.currency, chat.hours) == (Decimal("10.00") / 24, "USD", 24)
