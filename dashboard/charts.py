@@ -132,3 +132,122 @@ def fig_latency_vs_load(df: pd.DataFrame, metric: str, load: str) -> go.Figure:
     fig.update_xaxes(title=LOADS[load])
     fig.update_yaxes(title=label, rangemode="tozero")
     return fig
+
+
+def _num(s: pd.Series) -> pd.Series:
+    """Money arrives as Decimal: plotly needs floats (the tables keep the exact values)."""
+    return pd.to_numeric(s, errors="coerce").astype(float)
+
+
+def fig_lines(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    title: str,
+    y_title: str,
+    *,
+    percent: bool = False,
+) -> go.Figure:
+    """One line per `color` value (e.g. a figure per deployment and day); `x` holds ISO days.
+    `percent`: the values are 0-1 fractions, shown in %."""
+    pts = df[df[y].notna()] if not df.empty else df
+    if pts.empty:
+        return _empty(title, "no figure to draw")
+    fig = go.Figure()
+    for i, (name, grp) in enumerate(pts.groupby(color, sort=True)):
+        grp = grp.sort_values(x)
+        fig.add_trace(
+            go.Scatter(
+                x=pd.to_datetime(grp[x]),
+                y=_num(grp[y]),
+                mode="lines+markers",
+                name=str(name),
+                line={"color": PALETTE[i % len(PALETTE)]},
+            )
+        )
+    fig.update_layout(title=title, **_LAYOUT)
+    fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
+    fig.update_yaxes(title=y_title, rangemode="tozero", tickformat=".0%" if percent else None)
+    return fig
+
+
+def fig_bars(
+    df: pd.DataFrame, x: str, ys: dict[str, str], title: str, y_title: str, *, stacked: bool = True
+) -> go.Figure:
+    """Bars of one or more columns (`ys`: column -> legend name) per `x`, stacked or grouped."""
+    if df.empty or all(df[c].isna().all() for c in ys):
+        return _empty(title, "no figure to draw")
+    fig = go.Figure()
+    for i, (col, name) in enumerate(ys.items()):
+        fig.add_trace(
+            go.Bar(x=df[x].astype(str), y=_num(df[col]), name=name, marker_color=PALETTE[i % 10])
+        )
+    fig.update_layout(title=title, barmode="stack" if stacked else "group", **_LAYOUT)
+    fig.update_yaxes(title=y_title)
+    return fig
+
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def fig_heatmap(df: pd.DataFrame, value: str, title: str) -> go.Figure:
+    """Hour of day (x) by weekday (y), UTC; `value` is a 0-1 fraction shown in %."""
+    pts = df[df[value].notna()] if not df.empty else df
+    if pts.empty:
+        return _empty(title, "no data in this period")
+    grid = pts.pivot_table(index="weekday", columns="hour_of_day", values=value, aggfunc="first")
+    grid = grid.reindex(index=range(1, 8), columns=range(24))
+    fig = go.Figure(
+        go.Heatmap(
+            z=(grid.to_numpy(dtype=float) * 100).round(1),
+            x=[f"{h:02d}" for h in range(24)],
+            y=WEEKDAYS,
+            colorscale="Blues",
+            zmin=0,
+            zmax=100,
+            colorbar={"title": "%"},
+            hovertemplate="%{y} %{x}:00 UTC: %{z:.1f} %<extra></extra>",
+        )
+    )
+    fig.update_layout(title=title, **_LAYOUT)
+    fig.update_xaxes(title="Hour of day (UTC)")
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+COVERAGE_STATUS = {  # the order of figures.COVERAGE_ORDER
+    "measured": "#2ca02c",
+    "estimated": "#ffbf00",
+    "emulated": "#9467bd",
+    "partial": "#ff7f0e",
+    "missing": "#d62728",
+}
+
+
+def fig_coverage(df: pd.DataFrame, title: str = "Data coverage per day") -> go.Figure:
+    """One bar per day, coloured by what the day's figures stand on."""
+    if df.empty:
+        return _empty(title, "no days in this period")
+    fig = go.Figure()
+    for status, color in COVERAGE_STATUS.items():
+        days = df[df["status"] == status]
+        fig.add_trace(
+            go.Bar(
+                x=days["day"],
+                y=[1] * len(days),
+                name=status,
+                marker_color=color,
+                customdata=list(
+                    zip(days["billed"], days["estimated"], days["telemetry"], strict=True)
+                ),
+                hovertemplate="%{x}: "
+                + status
+                + "<br>billed %{customdata[0]}, estimated %{customdata[1]}, "
+                "with telemetry %{customdata[2]} deployments<extra></extra>",
+            )
+        )
+    fig.update_layout(title=title, barmode="stack", bargap=0.05, **_LAYOUT)
+    fig.update_layout(height=260)
+    fig.update_yaxes(visible=False)
+    return fig

@@ -8,11 +8,15 @@ nothing here computes a figure a second way.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 from duckdb import DuckDBPyConnection
-from unitcost.analytics.period import data_days
+from unitcost.analytics import coverage, kpi
+from unitcost.analytics.period import Period, data_days
 from unitcost.collectors.metric_families import FAMILIES
 from unitcost.dashboard.filters import FilterOptions
 
@@ -38,7 +42,7 @@ def frame(
 def filter_options(con: DuckDBPyConnection) -> FilterOptions:
     """Known deployments, models and hardware, and the days that hold data."""
     deps = frame(con, "dashboard_deployments")
-    first, last = data_days(con)
+    first, last, _ = data_days(con, datetime.now(UTC).date())
     info = {
         str(r.deployment_id): (str(r.model), str(r.hardware)) for r in deps.itertuples(index=False)
     }
@@ -92,3 +96,49 @@ def price_catalog(con: DuckDBPyConnection) -> pd.DataFrame:
     """The effective price catalog, as `unitcost prices list` shows it."""
     rows = prices.list_prices(con)
     return pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
+
+
+def kpi_report(
+    con: DuckDBPyConnection,
+    period: Period,
+    *,
+    by: str = "all",
+    grain: str | None = None,
+    basis: str = "allocation",
+) -> dict[str, Any]:
+    """`unitcost kpi --format json`'s document (money as Decimal), called as the CLI calls it."""
+    return kpi.kpi_report(con, period, by=by, grain=grain, basis=basis)
+
+
+def data_labels(con: DuckDBPyConnection, period: Period) -> dict[str, Any]:
+    """Is any of the period's data demo, emulated, estimated or missing (with the sentences)."""
+    return coverage.data_labels(con, period)
+
+
+def coverage_daily(con: DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """Per day of the period: deployments billed / estimated / without cost / with telemetry /
+    emulated / demo, and the day's status (measured, estimated, emulated, partial, missing)."""
+    rows = coverage.coverage_daily(con, period)
+    return pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+
+
+def cost_by_pricing(con: DuckDBPyConnection, period: Period) -> pd.DataFrame:
+    """The period's allocated cost per deployment and currency: on-demand, spot, committed,
+    estimated (the parts of kpi's effective_cost)."""
+    return frame(con, "dashboard_cost_by_pricing", {"start": period.start, "end": period.end})
+
+
+def utilization_heatmap(
+    con: DuckDBPyConnection, period: Period, deployments: list[str] | None
+) -> pd.DataFrame:
+    """GPU utilization and KV-cache use per UTC weekday and hour of day."""
+    return frame(
+        con,
+        "dashboard_utilization_heatmap",
+        {"start": period.start, "end": period.end, "deployments": deployments},
+    )
+
+
+def recommendations_available() -> bool:
+    """Whether this installation has `unitcost recommend` (analytics.recommend)."""
+    return importlib.util.find_spec("unitcost.analytics.recommend") is not None

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from unitcost.analytics.period import Period, month, parse_period, quarter, quarter_of
+from unitcost.analytics.period import Period, month, parse_period, quarter_of
 
 from unitcost.errors import InputError
 
@@ -166,4 +166,18 @@ def conflicts(f: Filters, options: FilterOptions) -> str | None:
     return None
 
 
-__all__ = ["ALL", "FILTER_KEYS", "FilterOptions", "Filters", "from_params", "quarter"]
+def allowed_keys(by: str, f: Filters, options: FilterOptions) -> set[str] | None:
+    """The row keys the sidebar filters leave (None: no filter applies to this grouping)."""
+    deps = {
+        d
+        for d, (model, hw) in options.deployment_info.items()
+        if (not f.deployment or d == f.deployment)
+        and (not f.model or model == f.model)
+        and (not f.hardware or hw == f.hardware)
+    }
+    if not (f.deployment or f.model or f.hardware) or by == "provider":
+        return None
+    if by == "deployment":
+        return deps
+    col = 0 if by == "model" else 1
+    return {options.deployment_info[d][col] for d in deps}

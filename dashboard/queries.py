@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -23,6 +23,8 @@ from duckdb import DuckDBPyConnection
 from unitcost.analytics.period import Period, default_period
 from unitcost.dashboard import data
 from unitcost.dashboard.filters import FilterOptions
+from unitcost.dashboard.review import build, render
+from unitcost.dashboard.review.model import Review
 
 from unitcost.config import LoadedSettings, load_settings
 from unitcost.errors import InputError
@@ -122,3 +124,46 @@ def watermarks(sk: Key) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
 def price_catalog(sk: Key) -> pd.DataFrame:
     return _run(data.price_catalog)
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def kpi(
+    sk: Key, period: Period, by: str = "all", grain: str | None = None, basis: str = "allocation"
+) -> dict[str, Any]:
+    """The KPI report of `unitcost kpi` for these arguments."""
+    return _run(lambda con: data.kpi_report(con, period, by=by, grain=grain, basis=basis))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def data_labels(sk: Key, period: Period) -> dict[str, Any]:
+    return _run(lambda con: data.data_labels(con, period))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def coverage_daily(sk: Key, period: Period) -> pd.DataFrame:
+    return _run(lambda con: data.coverage_daily(con, period))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def cost_by_pricing(sk: Key, period: Period) -> pd.DataFrame:
+    return _run(lambda con: data.cost_by_pricing(con, period))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def utilization_heatmap(
+    sk: Key, period: Period, deployments: tuple[str, ...] | None
+) -> pd.DataFrame:
+    ids = list(deployments) if deployments is not None else None
+    return _run(lambda con: data.utilization_heatmap(con, period, ids))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner=False)
+def review(sk: Key, period: Period) -> Review:
+    """The quarter's review content (InputError when the quarter holds no data)."""
+    return _run(lambda con: build.build_review(con, period, source=sk[0]))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=8, show_spinner=False)
+def review_files(sk: Key, period: Period) -> dict[str, bytes]:
+    """The review as PDF, HTML and XLSX bytes (charts drawn by one Chromium session)."""
+    return render.render(review(sk, period), render.FORMATS)

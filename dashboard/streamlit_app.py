@@ -7,8 +7,8 @@ in app_pages/, one module per page, and hold widgets and layout only.
 from __future__ import annotations
 
 import streamlit as st
-from unitcost.dashboard import auth, queries, sidebar
-from unitcost.dashboard.ui import FILTERS_KEY
+from unitcost.dashboard import auth, queries, sidebar, ui
+from unitcost.dashboard.filters import conflicts
 
 from unitcost.errors import UnitcostError
 
@@ -29,7 +29,13 @@ def main() -> None:
     try:
         queries.store().require_current()
         sk = queries.store_key()
-        st.session_state[FILTERS_KEY] = sidebar.render(sk)
+        f = sidebar.render(sk)
+        st.session_state[ui.FILTERS_KEY] = f
+        if f.period is not None:
+            ui.labels_banner(queries.data_labels(sk, f.period))
+        clash = conflicts(f, queries.filter_options(sk))
+        if clash:
+            st.warning(f"These filters select nothing: {clash}.")
     except UnitcostError as exc:
         st.error(f"{exc}")
         st.stop()

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from unitcost.dashboard import figures
 from unitcost.dashboard.filters import Filters
 
 FILTERS_KEY = "_uc_filters"
@@ -63,16 +64,42 @@ def table(df: pd.DataFrame, name: str, *, column_config: Mapping[str, Any] | Non
     )
 
 
+NO_DATA = (
+    "No cost or telemetry in the store yet",
+    "`unitcost collect all` loads billing, Prometheus and GPU data (see the README); "
+    "`unitcost demo` shows the product on generated data.",
+)
+
+
+def labels_banner(labels: Mapping[str, Any]) -> None:
+    """What the period's figures stand on, said above every page: demo, emulated, estimated,
+    missing (analytics.coverage.data_labels)."""
+    for note in labels.get("notes", []):
+        st.warning(note, icon=":material/info:")
+
+
 def missing(what: str, how: str) -> None:
     """Say what is not there and which command produces it (never an empty chart)."""
     st.info(f"**{what}** — {how}")
 
 
 def definitions(defs: Mapping[str, str]) -> None:
-    """The definitions of the figures above, written out (not hidden in a tooltip)."""
-    with st.expander("Definitions", expanded=False):
-        for name, text in defs.items():
-            st.markdown(f"**{name}**: {text}")
+    """The definitions of the page's figures, written out on the page (each figure also carries
+    its own in the (?) beside its label)."""
+    st.subheader("Definitions")
+    for name, text in defs.items():
+        st.markdown(f"**{name}**: {text}")
+
+
+def figure_definitions(names: list[str]) -> None:
+    """The definitions of these KPI figures (analytics.definitions), written out."""
+    definitions(
+        {
+            figures.FIGURES[n].label: figures.FIGURES[n].definition
+            for n in names
+            if n in figures.FIGURES
+        }
+    )
 
 
 def money(value: Any, currency: str = "USD", digits: int = 2) -> str:

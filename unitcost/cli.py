@@ -76,6 +76,11 @@ LAZY_COMMANDS = {
         "dashboard",
         "Serve the dashboard (Streamlit) on the store; read-only, collectors keep writing.",
     ),
+    "export": (
+        "unitcost.dashboard.review.cli",
+        "export",
+        "Export reports from the store (the quarterly review as PDF, HTML, XLSX).",
+    ),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from unitcost.dashboard import queries, ui
+from unitcost.dashboard import charts, figures, queries, ui
 
 
 def collectors(sk: queries.Key) -> None:
@@ -65,9 +65,38 @@ def prices(sk: queries.Key) -> None:
     )
 
 
+COVERAGE_TEXT = (
+    "Per UTC day of the period: how many deployments had billing lines (billed), an estimated "
+    "cost (GPU-hours x catalog price), no cost at all, telemetry, emulated telemetry or demo "
+    "data. Status: measured (billed and telemetry), estimated (some cost estimated), emulated "
+    "(some telemetry emulated), partial (a deployment lacks cost or telemetry), missing (no "
+    "data at all)."
+)
+
+
+def coverage(sk: queries.Key) -> None:
+    f = ui.filters()
+    st.subheader("Data coverage per day")
+    if f.period is None:
+        ui.missing(*ui.NO_DATA)
+        return
+    days = queries.coverage_daily(sk, f.period)
+    ui.chart(
+        charts.fig_coverage(days, f"Data coverage, {f.period.label}"),
+        days,
+        "coverage",
+        caption=COVERAGE_TEXT,
+    )
+    if not days.empty:
+        st.caption(figures.coverage_summary(days["status"]))
+        with st.expander("Coverage per day, as a table"):
+            st.dataframe(days, hide_index=True)
+
+
 def main() -> None:
     st.title("Sources")
     sk = queries.store_key()
+    coverage(sk)
     collectors(sk)
     prices(sk)
 

@@ -23,6 +23,7 @@ class Metric:
     previous: str
     change: str
     definition: str
+    group: str = ""  # e.g. "Billed in USD": rows of different currencies are never added
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,13 @@ class Table:
     title: str
     df: pd.DataFrame
     caption: str = ""
+    #: The columns printed in HTML/PDF (None: all); the XLSX sheet always has every column.
+    printed: tuple[str, ...] | None = None
+
+    def printed_df(self) -> pd.DataFrame:
+        if self.printed is None:
+            return self.df
+        return self.df[[c for c in self.printed if c in self.df.columns]]
 
 
 @dataclass(frozen=True)

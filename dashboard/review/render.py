@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
+from unitcost.dashboard import figures
 from unitcost.dashboard.review import images
 from unitcost.dashboard.review.model import Review, Table
 
@@ -60,19 +61,28 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def _cell(column: str, value: Any) -> str:
+    """KPI columns as the dashboard formats them (ratios in %, money to the cent)."""
+    name = column.removeprefix("previous_")
+    if name in figures.FIGURES and not isinstance(value, str):
+        text = figures.fmt(name, value)
+        return "" if text == "—" else text
+    return cell_text(value)
+
+
 def table_html(df: pd.DataFrame) -> Markup:
     """An HTML table of the frame (escaped; numbers right-aligned)."""
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
+    head = "".join(f"<th>{escape(str(c).replace('_', ' '))}</th>" for c in df.columns)
     rows = []
     for rec in df.itertuples(index=False, name=None):
         cells = []
-        for v in rec:
+        for col, v in zip(df.columns, rec, strict=True):
             cls = (
                 ' class="num"'
                 if isinstance(v, int | float | Decimal) and not isinstance(v, bool)
                 else ""
             )
-            cells.append(f"<td{cls}>{escape(cell_text(v))}</td>")
+            cells.append(f"<td{cls}>{escape(_cell(str(col), v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     if not rows:
         rows.append(f'<tr><td colspan="{max(len(df.columns), 1)}">none</td></tr>')
@@ -82,7 +92,7 @@ def table_html(df: pd.DataFrame) -> Markup:
 def to_html(review: Review, pngs: dict[str, bytes]) -> str:
     """One self-contained HTML file: charts embedded as PNG data URIs."""
     encoded = {title: base64.b64encode(png).decode("ascii") for title, png in pngs.items()}
-    tables = {t.sheet: table_html(t.df) for s in review.sections for t in s.tables}
+    tables = {t.sheet: table_html(t.printed_df()) for s in review.sections for t in s.tables}
     return _env().get_template("review.html.j2").render(r=review, images=encoded, tables=tables)
 
 
@@ -158,6 +168,12 @@ def to_xlsx(review: Review) -> bytes:
     return buf.getvalue()
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def render(review: Review, formats: Sequence[str]) -> dict[str, bytes]:
     """Every requested format, in memory (charts drawn once, by one browser)."""
     out: dict[str, bytes] = {}
@@ -189,6 +205,7 @@ def write(review: Review, formats: Sequence[str], out_dir: Path) -> list[Path]:
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(rendered[fmt])
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a report is not
                 os.replace(tmp, path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.support import kpi_seed
 from unitcost import prices
 from unitcost.store import Store
 
@@ -115,8 +116,12 @@ def seed_collectors(store: Store) -> None:
 
 
 def seed_all(store: Store) -> None:
+    """Benchmarks, scrapes and collector runs here, and the KPI cases of tests/support/kpi_seed
+    (a billed, an estimated, a VM-only-priced and a EUR deployment on 2026-08-11; unmapped
+    spend; the day before as the previous period)."""
     with store.write() as con:
         prices.load_shipped(con)
+    kpi_seed.seed(store)
     seed_bench(store)
     seed_energy(store)
     seed_collectors(store)

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.unit.dashboard.conftest import PAGES, Run
+from unitcost.store import Store
 
 
 def _texts(at: AppTest) -> str:
@@ -61,9 +62,100 @@ def test_sources_mask_passwords_and_flag_failures(seeded_app: Run) -> None:
     assert "hunter2" not in shown
     assert "http://admin:***@prom:9090" in shown
     assert "1 source(s) failed on their last run: prometheus/http://admin:***@prom:9090" in shown
-    last = at.dataframe[0].value.set_index("collector")
+    last = next(d.value for d in at.dataframe if "last_status" in d.value.columns)
+    last = last.set_index("collector")
     assert last.loc["prometheus", "last_status"] == "failed"
     assert (last.loc["prometheus", "runs"], last.loc["prometheus", "rows_total"]) == (2, 120)
     catalog = next(df.value for df in at.dataframe if "instance_type" in df.value.columns)
     assert "p5.48xlarge" in set(catalog["instance_type"])
     assert {"source", "as_of", "verified", "caveat"} <= set(catalog.columns)
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_shows_kpi_figures_with_their_changes(seeded_app: Run) -> None:
+    at = seeded_app()
+    _no_exception(at)
+    assert at.query_params["period"] == "2026Q3"  # kpi's default period, written to the URL
+    m = at.metric
+    values = [(x.label, x.value) for x in m]
+    # EUR block first, then USD: 22.00 USD = 10 + 8 billed + 4 estimated (kpi_seed)
+    assert ("Spend (mixed)", "22.00 USD") in values
+    assert ("Cost per 1M output tokens", "27.50 USD") in values
+    assert ("GPU utilization", "60.0 %") in values and ("Success rate", "95.8 %") in values
+    assert ("Spend", "5.00 EUR") in values
+    text = _texts(at)
+    assert "Unmapped spend: 0.33 USD" in text
+    assert "Estimated: some costs are GPU-hours x catalog price" in text  # label on the page
+    assert "Allocated amortized cost: FOCUS EffectiveCost" in text  # definitions written out
+
+
+def test_overview_period_from_the_url_and_its_previous(seeded_app: Run) -> None:
+    at = seeded_app(params={"period": "2026-08-11..2026-08-11"})
+    _no_exception(at)
+    usd = [m for m in at.metric if m.label.startswith("Spend") and "USD" in m.value]
+    # chat 10.00 billed + self 4.00 estimated; the previous day: chat 8.00 -> +75.0 %
+    assert [m.value for m in usd] == ["14.00 USD"]
+    assert "+75.0 %" in [m.proto.delta for m in at.metric]
+    assert at.query_params["period"] == "2026-08-11..2026-08-11"
+
+
+HOSTILE = {
+    "period": "2026Q3' OR 1=1 --",
+    "deployment": "'; DROP TABLE billing_line_items; --",
+    "model": "x" * 10_000,
+    "hardware": "<img src=x onerror=alert(1)>",
+    "junk": "anything",
+}
+
+
+def test_hostile_url_changes_nothing_and_breaks_nothing(seeded_app: Run, store: Store) -> None:
+    plain = seeded_app()
+    for page in PAGES:
+        at = seeded_app(page, params=HOSTILE)
+        _no_exception(at)
+        assert "onerror" not in _texts(at) and "DROP TABLE" not in _texts(at)
+    at = seeded_app(params=HOSTILE)
+    assert _metrics(at) == _metrics(plain)
+    assert dict(at.query_params) == {"period": "2026Q3"}  # rewritten to the view in force
+    assert "The link's period, deployment, model, hardware filter was not recognised" in _texts(at)
+    with store.read() as con:  # nothing was executed against the store
+        assert con.execute("SELECT count(*) FROM billing_line_items").fetchone() == (4,)
+
+
+def test_filter_by_deployment(seeded_app: Run) -> None:
+    at = seeded_app(params={"deployment": "chat"})
+    _no_exception(at)
+    values = dict((m.label, m.value) for m in at.metric)
+    # chat alone: 18.00 USD (10 + 8 billed) over 600,000 output tokens = 30.00 per 1M
+    assert values["Spend"] == "18.00 USD" and values["Cost per 1M output tokens"] == "30.00 USD"
+    assert "Unmapped spend" not in _texts(at)
+
+
+def test_cost_page_rows_and_how_it_was_bought(seeded_app: Run) -> None:
+    at = seeded_app("app_pages/cost.py")
+    _no_exception(at)
+    table = next(d.value for d in at.dataframe if "usd_per_1m_tokens" in d.value.columns)
+    by_key = table.set_index(["key", "currency"])
+    assert float(by_key.loc[("chat", "USD"), "effective_cost"]) == 18.0
+    assert float(by_key.loc[("self", "USD"), "estimated_cost"]) == 4.0
+    assert float(by_key.loc[("unmapped", "USD"), "effective_cost"]) == 0.33
+    assert "Unmapped spend (0.33 USD)" in _texts(at)
+    # the on-demand/spot/committed/estimated parts add up to each deployment's spend
+    downloads = [b.proto.label for b in at.get("download_button")]
+    assert "Download CSV: cost by pricing USD" in downloads
+    at.selectbox(key="cost_grain").set_value("day").run()
+    _no_exception(at)
+    at.radio(key="cost_basis").set_value("usage").run()
+    _no_exception(at)
+
+
+def test_sources_coverage(seeded_app: Run) -> None:
+    at = seeded_app("app_pages/sources.py")
+    # 2026Q3: 2026-08-10 billed with telemetry; 2026-08-11 a deployment without cost
+    assert "1 day(s) measured · 1 day(s) partial · 90 day(s) missing" in _texts(at)
+    days = next(d.value for d in at.dataframe if "cost_missing" in d.value.columns)
+    assert len(days) == 92
+    assert days.set_index("status").loc["partial", "estimated"] == 1
