@@ -1,7 +1,9 @@
 """Optional access control for a shared dashboard: a password, or Streamlit's OIDC login.
 
-The router calls `require_login()` before it builds the navigation or reads any data, so with
-access control on no page and no figure is served before login. Modes (env UNITCOST_DASHBOARD_AUTH,
+The router asks `logged_in()` before it runs any page or reads any data, and otherwise draws
+`login_form()`, which stops the run: with access control on, no page and no figure is served
+before login. (The pages are registered first, hidden, so a link to /cost still lands on /cost
+after login.) Modes (env UNITCOST_DASHBOARD_AUTH,
 set by `unitcost dashboard --auth`):
 - `password`: the password is the value of an environment variable (default
   UNITCOST_DASHBOARD_PASSWORD); it is compared in constant time and never stored in the session.
@@ -50,26 +52,25 @@ def password_matches(given: str, expected: str) -> bool:
     return bool(expected) and hmac.compare_digest(a, b)
 
 
-def require_login() -> None:
-    """Return when the visitor may see the dashboard; otherwise draw the login and stop."""
+def logged_in() -> bool:
+    """Whether this session may see the dashboard (always, without access control)."""
     current = mode()
     if current == "none":
-        return
+        return True
     if current == "oidc":
-        _require_oidc()
-        return
-    _require_password()
+        return bool(st.user.is_logged_in)
+    return bool(st.session_state.get(_AUTHED))
 
 
-def _require_password() -> None:
-    if st.session_state.get(_AUTHED):
-        with st.sidebar:
-            if st.button("Log out", key="_unitcost_logout"):
-                st.session_state[_AUTHED] = False
-                st.rerun()
-        return
-    expected = os.environ.get(password_env(), "")
+def login_form() -> None:
+    """Draw the login for the mode in force, then stop the run: nothing after it is served."""
     st.title("unitcost")
+    if mode() == "oidc":
+        st.write("This dashboard is shared: log in to see it.")
+        if st.button("Log in", key="_unitcost_oidc_login"):
+            st.login()
+        st.stop()
+    expected = os.environ.get(password_env(), "")
     if not expected:
         # Fail closed: the mode says password, but there is none to compare with.
         st.error(
@@ -93,14 +94,17 @@ def _require_password() -> None:
     st.stop()
 
 
-def _require_oidc() -> None:
-    if not st.user.is_logged_in:
-        st.title("unitcost")
-        st.write("This dashboard is shared: log in to see it.")
-        if st.button("Log in", key="_unitcost_oidc_login"):
-            st.login()
-        st.stop()
+def logout_control() -> None:
+    """Who is logged in and a way out, in the sidebar (nothing without access control)."""
+    current = mode()
+    if current == "none":
+        return
     with st.sidebar:
-        st.caption(f"Logged in as {st.user.get('email') or st.user.get('name') or 'you'}")
-        if st.button("Log out", key="_unitcost_oidc_logout"):
-            st.logout()
+        if current == "oidc":
+            who = st.user.get("email") or st.user.get("name") or "you"
+            st.caption(f"Logged in as {who}")
+            if st.button("Log out", key="_unitcost_oidc_logout"):
+                st.logout()
+        elif st.button("Log out", key="_unitcost_logout"):
+            st.session_state[_AUTHED] = False
+            st.rerun()

@@ -25,7 +25,17 @@ PAGES = [
 
 def main() -> None:
     st.set_page_config(page_title="unitcost", page_icon=":material/payments:", layout="wide")
-    auth.require_login()  # with access control on, nothing below runs before login
+    authed = auth.logged_in()
+    nav = st.navigation(
+        [
+            st.Page(path, title=title, url_path=url, icon=icon, default=url is None)
+            for path, title, url, icon in PAGES
+        ],
+        position="sidebar" if authed else "hidden",
+    )
+    if not authed:
+        auth.login_form()  # stops the run: no page, no query before login
+    auth.logout_control()
     try:
         queries.store().require_current()
         sk = queries.store_key()
@@ -39,12 +49,6 @@ def main() -> None:
     except UnitcostError as exc:
         st.error(f"{exc}")
         st.stop()
-    nav = st.navigation(
-        [
-            st.Page(path, title=title, url_path=url, icon=icon, default=url is None)
-            for path, title, url, icon in PAGES
-        ]
-    )
     nav.run()
 
 

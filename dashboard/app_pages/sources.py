@@ -18,7 +18,7 @@ def collectors(sk: queries.Key) -> None:
     else:
         failed = last[last["last_status"] == "failed"]
         if not failed.empty:
-            st.error(
+            st.warning(
                 f"{len(failed)} source(s) failed on their last run: "
                 + ", ".join(
                     f"{c}/{s}" for c, s in zip(failed["collector"], failed["source"], strict=False)
