@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import duckdb
+from unitcost.analytics import capacity as cap
 from unitcost.analytics.definitions import definitions_for
 from unitcost.analytics.period import Period
 
 from unitcost import sqlfiles
+from unitcost.config import Scenario
 from unitcost.errors import InputError
 from unitcost.store import fetch_dicts
 
@@ -408,6 +410,38 @@ def _sort_key(row: Mapping[str, Any]) -> tuple[int, str, str, str]:
     return (1 if special else 0, key, row["start"] or "", row["currency"] or "")
 
 
+def deployment_slos(scenarios: Sequence[Scenario]) -> dict[str, Scenario]:
+    """The scenario that gives each deployment its SLO and token shape: the first
+    latency-bound scenario (`[[scenarios]]` with `deployment = ...`) naming it."""
+    out: dict[str, Scenario] = {}
+    for sc in scenarios:
+        if sc.deployment and not sc.is_batch and sc.deployment not in out:
+            out[sc.deployment] = sc
+    return out
+
+
+def deployment_capacities(
+    con: duckdb.DuckDBPyConnection, scenarios: Sequence[Scenario], warnings: list[str]
+) -> dict[str, tuple[float, str]]:
+    """Deployment id -> (output tokens/s it can serve at its scenario's SLO, basis), from
+    unitcost.analytics.capacity (measured, fitted, else emulated by physics)."""
+    out: dict[str, tuple[float, str]] = {}
+    for dep_id, sc in deployment_slos(scenarios).items():
+        slo = cap.Slo(sc.slo_ttft_ms, sc.slo_tpot_ms, sc.slo_e2el_ms, sc.slo_attainment)
+        shape = cap.TokenShape(sc.input_tokens, sc.output_tokens)
+        found = cap.capacity_for_deployment(con, dep_id, slo, shape)
+        if found is None or found.output_tokens_per_s <= 0:
+            warnings.append(
+                f"{dep_id}: no capacity at the SLO of scenario {sc.name!r} (no benchmark of "
+                "its config and the emulator cannot model it): run `unitcost bench run "
+                "--capacity` against it for capacity utilization"
+            )
+            continue
+        basis = "emulated" if found.emulated and found.basis != "emulated" else found.basis
+        out[dep_id] = (found.output_tokens_per_s, basis)
+    return out
+
+
 def kpi_report(
     con: duckdb.DuckDBPyConnection,
     period: Period,
@@ -415,12 +449,14 @@ def kpi_report(
     by: str = "all",
     grain: str | None = None,
     basis: str = "allocation",
+    scenarios: Sequence[Scenario] = (),
     capacity_tps: Mapping[str, tuple[float, str]] | None = None,
 ) -> dict[str, Any]:
     """The KPI rows of `period` grouped `by`, each with its previous-period headline figures.
 
-    capacity_tps: deployment id -> (output tokens/s at its SLO, basis), for capacity
-    utilization (unitcost.analytics.capacity gives them; missing ids get no figure).
+    scenarios: the config's `[[scenarios]]`; a scenario naming a deployment gives it the SLO
+    and token shape behind its capacity utilization. capacity_tps overrides the capacities
+    (deployment id -> (output tokens/s at its SLO, basis)); tests use it.
     Money values are Decimal (exact); the CLI prints them as decimal strings.
     """
     if grain is not None and grain not in GRAINS:
@@ -431,7 +467,11 @@ def kpi_report(
     inputs = _load(con, previous.start, period.end)
     grouper = _Grouper(by, inputs.deployments)
     warnings: list[str] = []
-    caps = capacity_tps or {}
+    caps = (
+        capacity_tps
+        if capacity_tps is not None
+        else deployment_capacities(con, scenarios, warnings)
+    )
     now = _aggregate(
         inputs,
         period,

@@ -77,7 +77,9 @@ def kpi(app: App, period: str | None, by: str, grain: str | None, basis: str, fm
     by = parse_by(by)
     with app.store.read() as con:
         p = parse_period(period) if period else default_period(con)
-        report = kpi_mod.kpi_report(con, p, by=by, grain=grain, basis=basis)
+        report = kpi_mod.kpi_report(
+            con, p, by=by, grain=grain, basis=basis, scenarios=app.loaded.settings.scenarios
+        )
     if fmt == "json":
         click.echo(json.dumps(to_jsonable(report), indent=2))
     elif fmt == "csv":

@@ -130,7 +130,11 @@ class Deployment(_Model):
 
 
 class Scenario(_Model):
-    """A workload shape with its service-level objective, in milliseconds."""
+    """A workload: its token shape and SLO (ms), and what `unitcost recommend` may choose.
+
+    Interactive work is sized for its peak request rate; batch work (`batch_tokens` with
+    `deadline_hours`) for a volume of output tokens by a deadline, with no latency SLO.
+    """
 
     name: str = Field(min_length=1)
     input_tokens: int = Field(gt=0)
@@ -138,6 +142,37 @@ class Scenario(_Model):
     slo_ttft_ms: float | None = Field(default=None, gt=0)
     slo_tpot_ms: float | None = Field(default=None, gt=0)
     slo_e2el_ms: float | None = Field(default=None, gt=0)
+    slo_attainment: float = Field(default=0.9, gt=0, le=1)
+    deployment: str | None = None
+    peak_rps: float | None = Field(default=None, gt=0)
+    quality_floor: float | None = Field(default=None, gt=0)
+    allowed_models: list[str] = Field(default_factory=list)
+    max_spot_share: float = Field(default=1.0, ge=0, le=1)
+    min_replicas: int = Field(default=1, ge=0)
+    survive_preemptions: int = Field(default=0, ge=0)
+    spot_interruption_rate: float = Field(default=0.1, ge=0, lt=1)
+    quotas: dict[str, int] = Field(default_factory=dict)
+    batch_tokens: float | None = Field(default=None, gt=0)
+    deadline_hours: float | None = Field(default=None, gt=0)
+    hosted_models: list[str] = Field(default_factory=list)
+
+    @field_validator("quotas")
+    @classmethod
+    def _quotas(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [k for k, v in value.items() if v < 0]
+        if bad:
+            raise ValueError(f"quota for {bad[0]!r} must be a number of GPUs >= 0")
+        return value
+
+    @model_validator(mode="after")
+    def _batch_pair(self) -> Scenario:
+        if (self.batch_tokens is None) != (self.deadline_hours is None):
+            raise ValueError("batch work needs both batch_tokens and deadline_hours")
+        return self
+
+    @property
+    def is_batch(self) -> bool:
+        return self.batch_tokens is not None
 
 
 class PriceRow(_Model):

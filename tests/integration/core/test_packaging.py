@@ -33,7 +33,7 @@ def test_wheel_in_fresh_venv(tmp_path: Path) -> None:
     assert inst.returncode == 0, inst.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    for bare in ("analytics", "bench", "collectors", "dashboard", "emulate", "sql"):
+    for bare in ("analytics", "bench", "collectors", "dashboard", "demo", "emulate", "sql"):
         r = _run([str(py), "-c", f"import {bare}"], elsewhere)
         assert r.returncode != 0 and "ModuleNotFoundError" in r.stderr, bare
     ok = _run(

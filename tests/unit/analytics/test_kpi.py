@@ -192,3 +192,56 @@ def test_deployment_cost_per_hour(kstore: Store) -> None:
         none = deployment_cost_per_hour(con, "vmonly", PERIOD)
     assert chat is not None and none is None
     assert (chat.usd_per_hour, chat.currency, chat.hours) == (Decimal("10.00") / 24, "USD", 24)
+
+
+def test_capacity_utilization_from_given_capacities(kstore: Store) -> None:
+    rows = _rows(kstore, by="deployment", capacity_tps={"chat": (100.0, "measured")})
+    chat = rows[("chat", "USD")]
+    # 400,000 tokens served in 7,200 s of telemetry that could have carried 100 tok/s
+    assert chat["capacity_utilization"] == pytest.approx(400_000 / 720_000)
+    assert chat["capacity_basis"] == "measured"
+    assert rows[("self", "USD")]["capacity_utilization"] is None  # no capacity known
+
+
+def test_capacity_from_scenarios_is_emulated_without_benchmarks(store: Store) -> None:
+    """A scenario naming a deployment gives it an SLO; with no benchmark of its config the
+    capacity comes from the emulator's physics and is labelled so; a model the emulator does
+    not know gets a warning, not a figure."""
+    from unitcost.collectors import deployments as deps_mod
+
+    from unitcost.config import Deployment, Scenario
+
+    seed(store)
+    deps_mod.sync(
+        store,
+        [
+            Deployment(
+                id="self",
+                model="meta-llama/Llama-3.1-8B-Instruct",
+                hardware="H100",
+                quantization="fp16",
+                engine="vllm",
+                gpu_count=1,
+                price_ref="test/r/gpu1",
+            )
+        ],
+    )
+    scenarios = [
+        Scenario(
+            name="s",
+            input_tokens=512,
+            output_tokens=128,
+            slo_ttft_ms=500,
+            slo_tpot_ms=50,
+            deployment="self",
+        ),
+        Scenario(name="c", input_tokens=512, output_tokens=128, slo_ttft_ms=500, deployment="chat"),
+    ]
+    with store.read() as con:
+        report = kpi_report(con, PERIOD, by="deployment", scenarios=scenarios)
+    rows = {(r["key"], r["currency"]): r for r in report["rows"]}
+    self_row = rows[("self", "USD")]
+    assert self_row["capacity_basis"] == "emulated"
+    assert 0 < self_row["capacity_utilization"] < 1
+    assert rows[("chat", "USD")]["capacity_utilization"] is None
+    assert any(w.startswith("chat: no capacity at the SLO") for w in report["warnings"])
