@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from unitcost.collectors.metric_families import FAMILIES
 from unitcost.dashboard.filters import FilterOptions
 
 from unitcost import prices, sqlfiles
+from unitcost.config import Scenario
 
 #: The engines' output-token counters (the energy-per-token denominator of a bench run).
 OUTPUT_TOKEN_COUNTERS = sorted({f.metric for f in FAMILIES if f.quantity == "output_tokens"})
@@ -105,9 +107,11 @@ def kpi_report(
     by: str = "all",
     grain: str | None = None,
     basis: str = "allocation",
+    scenarios: Sequence[Scenario] = (),
 ) -> dict[str, Any]:
-    """`unitcost kpi --format json`'s document (money as Decimal), called as the CLI calls it."""
-    return kpi.kpi_report(con, period, by=by, grain=grain, basis=basis)
+    """`unitcost kpi --format json`'s document (money as Decimal), called as the CLI calls it
+    (the config's scenarios give deployments the SLO of their capacity utilization)."""
+    return kpi.kpi_report(con, period, by=by, grain=grain, basis=basis, scenarios=scenarios)
 
 
 def data_labels(con: DuckDBPyConnection, period: Period) -> dict[str, Any]:

@@ -131,7 +131,12 @@ def kpi(
     sk: Key, period: Period, by: str = "all", grain: str | None = None, basis: str = "allocation"
 ) -> dict[str, Any]:
     """The KPI report of `unitcost kpi` for these arguments."""
-    return _run(lambda con: data.kpi_report(con, period, by=by, grain=grain, basis=basis))
+    scenarios = loaded_settings().settings.scenarios
+    return _run(
+        lambda con: data.kpi_report(
+            con, period, by=by, grain=grain, basis=basis, scenarios=scenarios
+        )
+    )
 
 
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
@@ -160,7 +165,8 @@ def utilization_heatmap(
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner=False)
 def review(sk: Key, period: Period) -> Review:
     """The quarter's review content (InputError when the quarter holds no data)."""
-    return _run(lambda con: build.build_review(con, period, source=sk[0]))
+    settings = loaded_settings().settings
+    return _run(lambda con: build.build_review(con, period, settings=settings, source=sk[0]))
 
 
 @st.cache_data(ttl=TTL_S, max_entries=8, show_spinner=False)

@@ -8,6 +8,7 @@ not an empty report.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from unitcost.dashboard import charts, data, figures
 from unitcost.dashboard.pareto import INTERACTIVITY, Y_AXES, with_axes
 from unitcost.dashboard.review.model import Chart, Metric, Review, Section, Table
 
+from unitcost.config import Scenario, Settings
 from unitcost.errors import InputError
 
 TREND_GRAIN = "week"
@@ -91,8 +93,10 @@ def _metrics(row: dict[str, Any], previous_label: str) -> list[Metric]:
     return out
 
 
-def kpi_section(con: DuckDBPyConnection, period: Period) -> tuple[Section, dict[str, Any]]:
-    report = data.kpi_report(con, period)
+def kpi_section(
+    con: DuckDBPyConnection, period: Period, scenarios: Sequence[Scenario]
+) -> tuple[Section, dict[str, Any]]:
+    report = data.kpi_report(con, period, scenarios=scenarios)
     prev = report["previous_period"]["label"]
     section = Section(
         "Quarter over quarter",
@@ -118,8 +122,10 @@ def kpi_section(con: DuckDBPyConnection, period: Period) -> tuple[Section, dict[
     return section, report
 
 
-def trend_section(con: DuckDBPyConnection, period: Period) -> Section:
-    report = data.kpi_report(con, period, by="deployment", grain=TREND_GRAIN)
+def trend_section(
+    con: DuckDBPyConnection, period: Period, scenarios: Sequence[Scenario]
+) -> Section:
+    report = data.kpi_report(con, period, by="deployment", grain=TREND_GRAIN, scenarios=scenarios)
     df = figures.report_frame(report)
     priced = df[df["currency"].notna()]
     section = Section(
@@ -169,7 +175,7 @@ def trend_section(con: DuckDBPyConnection, period: Period) -> Section:
             figures.FIGURES["gpu_utilization"].definition,
         )
     )
-    totals = data.kpi_report(con, period, by="deployment")
+    totals = data.kpi_report(con, period, by="deployment", scenarios=scenarios)
     section.tables.append(
         Table(
             "by_deployment",
@@ -304,11 +310,13 @@ def build_review(
     con: DuckDBPyConnection,
     period: Period,
     *,
+    settings: Settings | None = None,
     source: str | Path = "",
     now: datetime | None = None,
 ) -> Review:
     """Everything the quarter's review says; InputError when the quarter holds no data."""
-    kpis, report = kpi_section(con, period)
+    scenarios = settings.scenarios if settings is not None else ()
+    kpis, report = kpi_section(con, period, scenarios)
     if not report["rows"]:
         raise _no_data(con, period)
     labels = data.data_labels(con, period)
@@ -322,7 +330,7 @@ def build_review(
         labels=list(labels["notes"]),
         sections=[
             kpis,
-            trend_section(con, period),
+            trend_section(con, period, scenarios),
             bench_section(con, period),
             recommendations_section(con),
             coverage_section(con, period),

@@ -68,7 +68,7 @@ def review(ctx: click.Context, quarter: str, formats: str, out_dir: Path) -> Non
     fmts = parse_formats(formats)
     app = ctx.obj
     with err.status(f"reading {period.label} from {app.store.path}"), app.store.read() as con:
-        rev = build.build_review(con, period, source=app.store.path)
+        rev = build.build_review(con, period, settings=app.loaded.settings, source=app.store.path)
     with err.status(f"rendering {', '.join(fmts)}"):
         paths = render.write(rev, fmts, out_dir)
     for p in paths:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.servers import Server, free_port, run_server
-from tests.unit.dashboard.seed import seed_all
+from tests.unit.dashboard.seed import seed_all, write_config
 from unitcost.store import Store
 
 CHROMIUM = os.environ.get("UNITCOST_CHROMIUM", "/usr/bin/chromium")
@@ -41,17 +41,24 @@ def _missing(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded store, with its config (a scenario naming a deployment) beside it."""
     path = tmp_path_factory.mktemp("e2e-store") / "unitcost.duckdb"
     store = Store(path)
     store.migrate()
     seed_all(store)
+    write_config(path.parent)
     return path
+
+
+def cli_env(db: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a user of this store: its config, nothing from the developer."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("UNITCOST_")}
+    return {**base, "UNITCOST_CONFIG": str(db.parent / "unitcost.toml"), **(extra or {})}
 
 
 def start_dashboard(
     db: Path, log_dir: Path, *, env: dict[str, str] | None = None
 ) -> Any:  # a context manager yielding Server
-    base = {k: v for k, v in os.environ.items() if not k.startswith("UNITCOST_")}
     port = free_port()
     cmd = [sys.executable, "-m", "unitcost", "--db", str(db), "dashboard", "--port", str(port)]
     return run_server(
@@ -61,7 +68,7 @@ def start_dashboard(
         name="dashboard",
         health_path="/_stcore/health",
         timeout_s=60,
-        env={**base, **(env or {})},
+        env=cli_env(db, env),
         log_dir=log_dir,
     )
 

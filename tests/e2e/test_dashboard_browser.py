@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import start_dashboard, wait_drawn
+from tests.e2e.conftest import cli_env, start_dashboard, wait_drawn
 from tests.support.servers import Server
 
 pytestmark = pytest.mark.e2e
@@ -53,6 +53,7 @@ def _kpi_json(db: Path, *args: str) -> dict[str, Any]:
         text=True,
         check=True,
         timeout=120,
+        env=cli_env(db),
     ).stdout
     return json.loads(out)  # type: ignore[no-any-return]
 
@@ -79,6 +80,9 @@ def test_overview_figures_equal_kpi_cli(dashboard: Server, page: Any, seeded_db:
     per_token = _metric(page, "Cost per 1M output tokens")
     assert per_token[1] == f"{usd['usd_per_1m_output_tokens']:,.2f} USD"
     assert _metric(page, "Success rate")[1] == f"{usd['success_rate'] * 100:.1f} %"
+    # capacity utilization: the config's scenario gives 'self' an SLO (emulated capacity)
+    assert usd["capacity_utilization"] is not None
+    assert _metric(page, "Capacity utilization")[1] == f"{usd['capacity_utilization'] * 100:.1f} %"
     # a link with a deployment filter shows that deployment's row of `kpi --by deployment`
     page.goto(f"{dashboard.base_url}/?period=2026Q3&deployment=chat")
     wait_drawn(page, charts=False)

@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.unit.dashboard.seed import seed_all
+from tests.unit.dashboard.seed import seed_all, write_config
 from unitcost.store import Store
 
 APP = Path(__file__).resolve().parents[3] / "dashboard" / "streamlit_app.py"
@@ -60,7 +60,9 @@ def empty_app(app_env: None, store: Store, monkeypatch: pytest.MonkeyPatch) -> R
 
 
 @pytest.fixture
-def seeded_app(app_env: None, store: Store, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """The app on a store with benchmark runs, scrapes and collector runs."""
+def seeded_app(app_env: None, store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Run:
+    """The app on a store with KPI cases, benchmark runs, scrapes and collector runs, and a
+    config (./unitcost.toml) whose scenario gives one deployment a capacity."""
     seed_all(store)
+    write_config(tmp_path)
     return _runner(store.path, monkeypatch)

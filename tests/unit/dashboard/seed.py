@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from unitcost.collectors import deployments
 
 from tests.support import kpi_seed
 from unitcost import prices
+from unitcost.config import Deployment
 from unitcost.store import Store
 
 T0 = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
@@ -115,13 +119,47 @@ def seed_collectors(store: Store) -> None:
         con.execute("INSERT INTO watermarks VALUES ('prometheus', ?, ?, ?)", [src, T0, T0])
 
 
+#: A config whose scenario gives deployment 'self' an SLO, so kpi has a capacity utilization
+#: for it (from the emulator's physics: no benchmark of its config), as in tests/unit/analytics.
+CONFIG = """
+[[scenarios]]
+name = "self-chat"
+input_tokens = 512
+output_tokens = 128
+slo_ttft_ms = 500
+slo_tpot_ms = 50
+deployment = "self"
+"""
+
+
+def write_config(folder: Path) -> Path:
+    path = folder / "unitcost.toml"
+    path.write_text(CONFIG)
+    return path
+
+
 def seed_all(store: Store) -> None:
     """Benchmarks, scrapes and collector runs here, and the KPI cases of tests/support/kpi_seed
     (a billed, an estimated, a VM-only-priced and a EUR deployment on 2026-08-11; unmapped
-    spend; the day before as the previous period)."""
+    spend; the day before as the previous period); 'self' serves a model the emulator knows."""
     with store.write() as con:
         prices.load_shipped(con)
     kpi_seed.seed(store)
+    deployments.sync(
+        store,
+        [
+            *[d for d in kpi_seed.DEPS if d.id != "self"],
+            Deployment(
+                id="self",
+                model="meta-llama/Llama-3.1-8B-Instruct",
+                hardware="H100",
+                quantization="fp16",
+                engine="vllm",
+                gpu_count=1,
+                price_ref="test/r/gpu1",
+            ),
+        ],
+    )
     seed_bench(store)
     seed_energy(store)
     seed_collectors(store)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from unitcost.analytics.kpi import kpi_report
+from unitcost.analytics.period import quarter
 
 from tests.unit.dashboard.conftest import PAGES, Run
+from unitcost.config import load_settings
 from unitcost.store import Store
 
 
@@ -75,7 +78,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
-def test_overview_shows_kpi_figures_with_their_changes(seeded_app: Run) -> None:
+def test_overview_shows_kpi_figures_with_their_changes(seeded_app: Run, store: Store) -> None:
     at = seeded_app()
     _no_exception(at)
     assert at.query_params["period"] == "2026Q3"  # kpi's default period, written to the URL
@@ -85,6 +88,18 @@ def test_overview_shows_kpi_figures_with_their_changes(seeded_app: Run) -> None:
     assert ("Spend (mixed)", "22.00 USD") in values
     assert ("Cost per 1M output tokens", "27.50 USD") in values
     assert ("GPU utilization", "60.0 %") in values and ("Success rate", "95.8 %") in values
+    # the config's scenario gives 'self' an SLO: its capacity utilization, from the same call
+    # as `unitcost kpi` (emulated capacity, labelled by kpi's capacity_basis)
+    with store.read() as con:
+        usd = next(
+            r
+            for r in kpi_report(
+                con, quarter(2026, 3), scenarios=load_settings().settings.scenarios
+            )["rows"]
+            if r["key"] == "all" and r["currency"] == "USD"
+        )
+    assert usd["capacity_utilization"] is not None
+    assert ("Capacity utilization", f"{usd['capacity_utilization'] * 100:.1f} %") in values
     assert ("Spend", "5.00 EUR") in values
     text = _texts(at)
     assert "Unmapped spend: 0.33 USD" in text
