@@ -207,7 +207,10 @@ def _physics(config: ConfigKey, slo: Slo, shape: TokenShape, why: str) -> Capaci
     try:
         e = emulated_capacity(config, slo.terms(), prompt, out)
     except NoSetup as exc:
-        return CapacityAssessment(None, f"{why}, and {exc} (run `unitcost bench run` on it)")
+        todo = "at this token shape " if why.startswith("its ") else ""
+        return CapacityAssessment(
+            None, f"{why}, and {exc} (measure it {todo}with `unitcost bench run --capacity`)"
+        )
     except DoesNotFitError as exc:
         return CapacityAssessment(None, f"does not fit in memory: {exc}", does_not_fit=True)
     if e.rps <= 0:

@@ -54,6 +54,7 @@ class RunEvidence:
     """One completed run: SLO-independent figures, and each ok request's metrics."""
 
     run_id: str
+    config: ConfigKey  # as the run names it (original case)
     group_id: str | None
     from_capacity_search: bool
     emulated: bool
@@ -94,6 +95,9 @@ def _reduce(meta: Mapping[str, Any], rows: list[dict[str, Any]]) -> RunEvidence 
     per = tuple(metrics.request_metrics(r) for r in measured if r["status"] == "ok")
     return RunEvidence(
         run_id=str(meta["run_id"]),
+        config=ConfigKey(
+            meta["model"], meta["quantization"], meta["engine"], meta["hardware"], meta["gpu_count"]
+        ),
         group_id=meta["group_id"],
         from_capacity_search=bool(meta["from_capacity_search"]),
         emulated=bool(meta["emulated"]),
@@ -113,7 +117,7 @@ def _reduce(meta: Mapping[str, Any], rows: list[dict[str, Any]]) -> RunEvidence 
 def load_evidence(
     con: duckdb.DuckDBPyConnection, config: ConfigKey | None = None
 ) -> dict[ConfigKey, list[RunEvidence]]:
-    """Completed runs of one config (or of every config), grouped by config."""
+    """Completed runs of one config (or of every config), grouped by normalised config."""
     c = config.norm() if config is not None else None
     runs = fetch_dicts(
         con,
@@ -140,10 +144,7 @@ def load_evidence(
         ev = _reduce(meta, by_run.get(meta["run_id"], []))
         if ev is None:
             continue
-        key = ConfigKey(
-            meta["model"], meta["quantization"], meta["engine"], meta["hardware"], meta["gpu_count"]
-        )
-        out[key].append(ev)
+        out[ev.config.norm()].append(ev)
     return dict(out)
 
 

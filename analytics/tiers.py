@@ -156,7 +156,9 @@ def _solve(options: Sequence[Option], c: Constraints) -> Solution:
         ub[big_r] = float(r.max())
         integrality[big_r] = 0
         ub[z] = 1.0
-        big_m = float(r @ (ub_x + ub_y)) + c.demand + k * float(r.max())
+        # Tight big-Ms (a weak one slows branch and bound): z = 0 relaxes the first row by
+        # at most D + k R (capacity is never negative), z = 1 the second by D.
+        m_lose, m_od = c.demand + k * float(r.max()), c.demand
         for i in range(n):  # y_i > 0 -> s_i = 1 -> R >= r_i
             row = np.zeros(nv)
             row[n + i], row[s0 + i] = 1.0, -max(ub_y[i], 1.0)
@@ -165,11 +167,11 @@ def _solve(options: Sequence[Option], c: Constraints) -> Solution:
             row[s0 + i], row[big_r] = r[i], -1.0
             add(row, -np.inf, 0.0)
         row = np.zeros(nv)  # z = 0: sum(r x) + sum(r y) - k R >= D
-        row[:n], row[n : 2 * n], row[big_r], row[z] = r, r, -k, big_m
+        row[:n], row[n : 2 * n], row[big_r], row[z] = r, r, -k, m_lose
         add(row, c.demand, np.inf)
         row = np.zeros(nv)  # z = 1: sum(r x) >= D
-        row[:n], row[z] = r, -big_m
-        add(row, c.demand - big_m, np.inf)
+        row[:n], row[z] = r, -m_od
+        add(row, c.demand - m_od, np.inf)
     res = milp(
         obj,
         integrality=integrality,
@@ -235,6 +237,41 @@ def _quota_reason(options: Sequence[Option], c: Constraints) -> str:
         f"the GPU quotas bind: at most {total:.3g} req/s from quota-limited types "
         f"({'; '.join(parts)}){more}, against a peak of {c.demand:g} req/s"
     )
+
+
+def prune(options: Sequence[Option]) -> tuple[list[Option], dict[str, str]]:
+    """Options worth solving over, and each dominated one -> the option that dominates it.
+
+    Among options with the same GPU type, GPUs and capacity (one config at several prices),
+    one whose on-demand and spot prices are both no lower than another's can never be needed:
+    any fleet using it costs no less with the other (missing prices count as infinite). Ties
+    keep the first. Options that differ in capacity are never pruned, because a smaller
+    replica can round up better (the point of mixing).
+    """
+    inf = math.inf
+    groups: dict[tuple[str, int, float], list[Option]] = {}
+    for o in options:
+        groups.setdefault((o.gpu_type, o.gpus, o.capacity), []).append(o)
+    kept: list[Option] = []
+    dominated: dict[str, str] = {}
+    for group in groups.values():
+        front: list[Option] = []
+        for o in sorted(
+            group, key=lambda o: (o.od_usd_per_hour or inf, o.spot_usd_per_hour or inf)
+        ):
+            od, spot = o.od_usd_per_hour or inf, o.spot_usd_per_hour or inf
+            by = next(
+                (f for f in front
+                 if (f.od_usd_per_hour or inf) <= od and (f.spot_usd_per_hour or inf) <= spot),
+                None,
+            )  # fmt: skip
+            if by is None:
+                front.append(o)
+            else:
+                dominated[o.key] = by.key
+        kept.extend(front)
+    order = {o.key: i for i, o in enumerate(options)}
+    return sorted(kept, key=lambda o: order[o.key]), dominated
 
 
 def alone_cost(o: Option, c: Constraints) -> float | None:

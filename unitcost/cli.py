@@ -71,6 +71,11 @@ LAZY_COMMANDS = {
         "kpi",
         "Cost per token, utilization and success rate for a period (--period, --by, --grain).",
     ),
+    "recommend": (
+        "unitcost.analytics.recommend_cli",
+        "recommend",
+        "Choose the cheapest fleet (model, quantization, GPU type, spot) per scenario at its SLO.",
+    ),
     "dashboard": (
         "unitcost.dashboard.cli",
         "dashboard",

@@ -2,15 +2,15 @@
 -- Grain: one row per bench_runs row with status 'completed' (imported runs carry no per-request
 -- records, so goodput at another SLO cannot be recomputed from them; running, failed and
 -- interrupted runs are left out). Upstream: bench_runs.
--- Config columns are lower-cased and NULL reads as 'unknown', so names compare as users type
--- them (H100 = h100). $model etc. NULL = every config (recommend reads all runs at once).
+-- Config names compare case-insensitively and NULL reads as 'unknown', so names match as users
+-- type them (H100 = h100). $model etc. NULL = every config (recommend reads all runs at once).
 SELECT
     run_id,
     group_id,
-    lower(model) AS model,
-    lower(coalesce(quantization, 'unknown')) AS quantization,
-    lower(coalesce(engine, 'unknown')) AS engine,
-    lower(coalesce(hardware, 'unknown')) AS hardware,
+    model,
+    coalesce(quantization, 'unknown') AS quantization,
+    coalesce(engine, 'unknown') AS engine,
+    coalesce(hardware, 'unknown') AS hardware,
     coalesce(gpu_count, 1) AS gpu_count,
     parameter_count,
     price_ref,

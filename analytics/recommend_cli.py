@@ -1,0 +1,122 @@
+"""`unitcost recommend`: flags in, analytics.recommend called, a table or JSON out."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from unitcost.analytics import recommend as rec
+
+from unitcost import prices
+from unitcost.cli import App, pass_app
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+
+@click.command("recommend")
+@click.option("--scenario", help="Only this scenario (a [[scenarios]] name); default: all.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--no-save", is_flag=True, help="Do not store the result (default: stored).")
+@pass_app
+def recommend(app: App, scenario: str | None, fmt: str, no_save: bool) -> None:
+    """Choose the cheapest fleet (model, quantization, GPU type, spot) per scenario at its SLO."""
+    with _solver_chatter_to_stderr(), err.status("solving ...", spinner="dots"):
+        result = _solve(app, scenario, not no_save)
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, default=str))
+        return
+    for s in result["scenarios"]:
+        _print_scenario(s)
+    saved = "not stored (--no-save)" if no_save else f"stored as run {result['run_id']}"
+    out.print(f"[dim]{saved}; definitions: `unitcost recommend --format json`[/]")
+
+
+def _solve(app: App, scenario: str | None, save: bool) -> dict[str, Any]:
+    settings = app.loaded.settings
+    with app.store.write() as con:
+        prices.sync_config(con, settings.prices)  # [[prices]] apply on every price reader
+        return rec.recommend(con, settings, scenario, save=save)
+
+
+@contextmanager
+def _solver_chatter_to_stderr() -> Iterator[None]:
+    """HiGHS (inside scipy's milp) prints some diagnostics from C straight to file descriptor
+    1; while solving, that descriptor points at stderr so `--format json` stays parseable."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _usd(v: Any, places: int = 2) -> str:
+    return "" if v is None else f"{v:,.{places}f}"
+
+
+def _print_scenario(s: dict[str, Any]) -> None:
+    head = f"[bold]{s['scenario']}[/] ({s['kind']}): "
+    if s["status"] != "optimal":
+        out.print(head + f"[red]infeasible[/]: {s['reason']}")
+    else:
+        line = f"{_usd(s['usd_per_hour'])} USD/hour, {_usd(s['usd_per_1m_output_tokens'], 4)} "
+        line += "USD per 1M output tokens"
+        if s["kind"] == "batch":
+            line += f"; {_usd(s['usd_total'])} USD for the job, done in {s['hours']:.2f} h"
+        if s["current_usd_per_hour"] is not None:
+            line += f"; today {_usd(s['current_usd_per_hour'])} USD/hour"
+        if s["savings_usd_per_month"] is not None:
+            line += f", saves {_usd(s['savings_usd_per_month'])} USD/month"
+        out.print(head + line)
+        t = Table("candidate", "basis", "on demand", "spot", "req/s each", "USD/hour")
+        for c in s["choice"]:
+            cand = c["candidate"]
+            t.add_row(
+                f"{cand['model']} {cand['quantization']} {cand['gpu_count']}x {cand['hardware']}"
+                f" ({cand['engine']}) @ {cand['price_ref']}",
+                cand["basis"].upper() if cand["basis"] == "emulated" else cand["basis"],
+                str(c["replicas_on_demand"]),
+                str(c["replicas_spot"]),
+                f"{c['capacity_rps_per_replica']:.3f}",
+                _usd(c["usd_per_hour"]),
+            )
+        out.print(t)
+    for h in s["hosted_baseline"]:
+        out.print(
+            f"  hosted {h['model']}: {_usd(h['usd_per_1m_output_tokens_at_this_shape'], 4)} USD "
+            f"per 1M output tokens, {_usd(h['usd_per_hour_at_peak'])} USD/hour at peak "
+            f"({h['as_of']})"
+        )
+    auto = s.get("autoscaling")
+    if auto:
+        out.print(
+            f"  autoscaling: {_usd(auto['usd_per_day_scaled'])} USD/day scaled vs "
+            f"{_usd(auto['usd_per_day_fixed'])} fixed, saves "
+            f"{_usd(auto['savings_usd_per_month'])} USD/month"
+        )
+    for case in s["sensitivity"]:
+        if case["choice_changed"]:
+            out.print(
+                f"  if {case['case']}: the choice changes ({_usd(case['usd_per_hour'])} USD/h)"
+            )
+    kinds = Counter(
+        re.sub(r"[\d.,]+ ", "", r["reason"].split(" (")[0].split(":")[0]) for r in s["rejected"]
+    )
+    if kinds:
+        listed = "; ".join(f"{n} {k}" for k, n in kinds.most_common(4))
+        out.print(f"  rejected {len(s['rejected'])}: {listed}")
+    for w in s["warnings"]:
+        out.print(f"  [yellow]warning:[/] {w}")
