@@ -8,7 +8,6 @@ nothing here computes a figure a second way.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 from duckdb import DuckDBPyConnection
-from unitcost.analytics import coverage, kpi
+from unitcost.analytics import coverage, kpi, recommend
 from unitcost.analytics.period import Period, data_days
 from unitcost.collectors.metric_families import FAMILIES
 from unitcost.dashboard.filters import FilterOptions
 
 from unitcost import prices, sqlfiles
-from unitcost.config import Scenario
+from unitcost.config import Scenario, Settings
 
 #: The engines' output-token counters (the energy-per-token denominator of a bench run).
 OUTPUT_TOKEN_COUNTERS = sorted({f.metric for f in FAMILIES if f.quantity == "output_tokens"})
@@ -143,6 +142,13 @@ def utilization_heatmap(
     )
 
 
-def recommendations_available() -> bool:
-    """Whether this installation has `unitcost recommend` (analytics.recommend)."""
-    return importlib.util.find_spec("unitcost.analytics.recommend") is not None
+def latest_recommendations(con: DuckDBPyConnection) -> dict[str, Any]:
+    """`unitcost recommend`'s newest stored answer per scenario (with when it was solved)."""
+    return recommend.latest_recommendations(con)
+
+
+def resolve_scenario(
+    con: DuckDBPyConnection, settings: Settings, scenario: Scenario
+) -> dict[str, Any]:
+    """An edited scenario solved as `unitcost recommend` would, without storing the answer."""
+    return recommend.recommend(con, settings, scenario, save=False)

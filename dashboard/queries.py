@@ -26,7 +26,7 @@ from unitcost.dashboard.filters import FilterOptions
 from unitcost.dashboard.review import build, render
 from unitcost.dashboard.review.model import Review
 
-from unitcost.config import LoadedSettings, load_settings
+from unitcost.config import LoadedSettings, Scenario, load_settings
 from unitcost.errors import InputError
 from unitcost.store import Store
 
@@ -173,3 +173,16 @@ def review(sk: Key, period: Period) -> Review:
 def review_files(sk: Key, period: Period) -> dict[str, bytes]:
     """The review as PDF, HTML and XLSX bytes (charts drawn by one Chromium session)."""
     return render.render(review(sk, period), render.FORMATS)
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def latest_recommendations(sk: Key) -> dict[str, Any]:
+    return _run(data.latest_recommendations)
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def resolve_scenario(sk: Key, scenario_json: str) -> dict[str, Any]:
+    """Re-solve an edited scenario (its JSON is the cache key); nothing is stored."""
+    settings = loaded_settings().settings
+    scenario = Scenario.model_validate_json(scenario_json)
+    return _run(lambda con: data.resolve_scenario(con, settings, scenario))

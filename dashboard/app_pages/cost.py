@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from unitcost.dashboard import charts, figures, queries, ui
+from unitcost.dashboard import charts, figures, queries, recommendations, ui
 from unitcost.dashboard.filters import FilterOptions, Filters, allowed_keys
 
 BY = {"deployment": "Deployment", "model": "Model", "hardware": "Hardware", "provider": "Provider"}
@@ -170,11 +170,20 @@ def main() -> None:
             )
     pricing(sk, f, options)
     st.subheader("Hosted-API baseline")
-    ui.missing(
-        "No hosted-API baseline yet",
-        "what the same tokens would cost on hosted APIs comes with `unitcost recommend` "
-        "(scenarios naming hosted models).",
-    )
+    hosted = recommendations.hosted_frame(queries.latest_recommendations(sk))
+    if hosted.empty:
+        ui.missing(
+            "No hosted-API baseline yet",
+            "name hosted models in a scenario (`scenarios[].hosted_models`, e.g. "
+            '["gpt-4o-mini"]) and run `unitcost recommend`.',
+        )
+    else:
+        ui.table(hosted, "hosted api baseline")
+        st.caption(
+            "What each scenario's requests would cost on a hosted API (its per-token list "
+            "prices at the scenario's token shape), beside the recommended fleet's cost per 1M "
+            "output tokens. Prices with their source and date."
+        )
     ui.figure_definitions(TABLE)
 
 

@@ -76,7 +76,26 @@ def main() -> None:
                 "deployments[].match in the config."
             )
     st.subheader("Top savings")
-    recommendations.top_savings(sk)
+    latest = queries.latest_recommendations(sk)
+    if not latest["scenarios"]:
+        ui.missing(
+            "No recommendations stored yet",
+            "`unitcost recommend` solves the config's scenarios and stores the answers (see "
+            "/tiers).",
+        )
+    else:
+        top = recommendations.top_savings(latest)
+        if top.empty:
+            st.caption(
+                "No scenario's recommended fleet costs less than today's deployment (see "
+                "/tiers for each scenario's answer)."
+            )
+        else:
+            ui.table(
+                top[["scenario", "fleet", "savings_usd_per_month", "usd_per_hour", "run_at"]],
+                "top savings",
+            )
+            st.caption(latest["definitions"].get("savings_usd_per_month", ""))
     ui.figure_definitions(figures.HEADLINE_FIGURES)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from duckdb import DuckDBPyConnection
 from unitcost.analytics.definitions import DEFINITIONS
 from unitcost.analytics.period import Period, data_days
-from unitcost.dashboard import charts, data, figures
+from unitcost.dashboard import charts, data, figures, recommendations
 from unitcost.dashboard.pareto import INTERACTIVITY, Y_AXES, with_axes
 from unitcost.dashboard.review.model import Chart, Metric, Review, Section, Table
 
@@ -267,11 +267,56 @@ def bench_section(con: DuckDBPyConnection, period: Period) -> Section:
 
 
 def recommendations_section(con: DuckDBPyConnection) -> Section:
-    section = Section("Tier recommendations")
-    if not data.recommendations_available():
+    latest = data.latest_recommendations(con)
+    section = Section(
+        "Tier recommendations",
+        intro="The newest answer of `unitcost recommend` per scenario: the least-cost fleet "
+        "that meets the scenario's SLO and demand, against today's deployment.",
+    )
+    if not latest["scenarios"]:
         section.notes.append(
-            "Tier recommendations come from `unitcost recommend`, which this installation "
-            "does not have yet."
+            "No recommendations stored: `unitcost recommend` solves the config's scenarios "
+            "and stores the answers."
+        )
+        return section
+    summary = recommendations.summary_frame(latest)
+    section.tables.append(
+        Table(
+            "recommendations",
+            "Recommendations per scenario",
+            summary,
+            latest["definitions"].get("savings_usd_per_month", ""),
+            printed=(
+                "scenario",
+                "status",
+                "fleet",
+                "usd_per_hour",
+                "current_usd_per_hour",
+                "savings_usd_per_month",
+            ),
+        )
+    )
+    for s in latest["scenarios"]:
+        if s["status"] != "optimal":
+            section.notes.append(f"{s['scenario']}: no fleet meets it: {s.get('reason')}")
+        for w in s.get("warnings", []):
+            section.notes.append(f"{s['scenario']}: {w}")
+    hosted = recommendations.hosted_frame(latest)
+    if not hosted.empty:
+        section.tables.append(
+            Table(
+                "hosted_baseline",
+                "Hosted-API baseline",
+                hosted,
+                "What each scenario's requests would cost on a hosted API, beside the "
+                "recommended fleet.",
+                printed=(
+                    "scenario",
+                    "hosted_model",
+                    "usd_per_1m_output_tokens_at_this_shape",
+                    "fleet_usd_per_1m_output_tokens",
+                ),
+            )
         )
     return section
 

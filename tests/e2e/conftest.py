@@ -101,14 +101,17 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def wait_drawn(pg: Any, *, charts: bool, timeout_ms: int = 60_000) -> None:
-    """The page's script ran to the end (Streamlit's script state, after a run) and its
-    charts are drawn."""
+    """The page's script ran to the end (Streamlit's script state, after a run), every element
+    is drawn (no loading skeleton left: tables and charts load their code lazily) and, where
+    the page has charts, plotly drew them."""
     pg.wait_for_function(
         """() => {
             const app = document.querySelector('[data-testid="stApp"]');
             const state = app && app.getAttribute('data-test-script-state');
+            const pending = '[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]';
             return state === 'notRunning'
-                && document.querySelector('[data-testid="stMain"] h1') !== null;
+                && document.querySelector('[data-testid="stMain"] h1') !== null
+                && document.querySelectorAll(pending).length === 0;
         }""",
         timeout=timeout_ms,
     )

@@ -169,3 +169,22 @@ def test_quarter_without_data_is_one_line_and_leaves_nothing(
 def test_bad_flags_are_named(run_cli: Any, store: Store, args: list[str], message: str) -> None:
     r = run_cli("--db", str(store.path), "export", "review", *args)
     assert r.returncode != 0 and message in r.stderr, r.stderr
+
+
+def test_review_carries_the_stored_recommendations(exported: tuple[Path, Path, str, str]) -> None:
+    from unitcost.analytics.recommend import latest_recommendations
+
+    db, out, _, _ = exported
+    with Store(db).read() as con:
+        stored = latest_recommendations(con)["scenarios"]
+    wb = load_workbook(out / "review-2026Q3.xlsx", read_only=True)
+    rows = list(wb["recommendations"].iter_rows(values_only=True))
+    head = rows[0]
+    got = {r[head.index("scenario")]: dict(zip(head, r, strict=True)) for r in rows[1:]}
+    for s in stored:
+        row = got[s["scenario"]]
+        for name in ("usd_per_hour", "current_usd_per_hour", "savings_usd_per_month"):
+            assert row[name] == pytest.approx(s[name]), name
+    assert {"hosted_baseline"} <= set(wb.sheetnames)
+    html = (out / "review-2026Q3.html").read_text()
+    assert "Tier recommendations" in html and "self-chat" in html

@@ -6,15 +6,17 @@ Every figure here is chosen so a test can work out by hand what a page must show
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from unitcost.analytics.recommend import recommend
 from unitcost.collectors import deployments
 
 from tests.support import kpi_seed
 from unitcost import prices
-from unitcost.config import Deployment
+from unitcost.config import Deployment, Settings
 from unitcost.store import Store
 
 T0 = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
@@ -129,6 +131,8 @@ output_tokens = 128
 slo_ttft_ms = 500
 slo_tpot_ms = 50
 deployment = "self"
+peak_rps = 2.0
+hosted_models = ["gpt-4o-mini"]
 """
 
 
@@ -161,5 +165,12 @@ def seed_all(store: Store) -> None:
         ],
     )
     seed_bench(store)
+    with store.write() as con:  # the answer /tiers, the Overview and the review show
+        recommend(
+            con,
+            Settings.model_validate(tomllib.loads(CONFIG)),
+            save=True,
+            run_at=datetime(2026, 10, 1, 8, 0, tzinfo=UTC),
+        )
     seed_energy(store)
     seed_collectors(store)

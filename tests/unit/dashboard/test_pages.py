@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 from streamlit.testing.v1 import AppTest
 from unitcost.analytics.kpi import kpi_report
 from unitcost.analytics.period import quarter
+from unitcost.analytics.recommend import latest_recommendations, recommend
 
 from tests.unit.dashboard.conftest import PAGES, Run
-from unitcost.config import load_settings
+from tests.unit.dashboard.seed import CONFIG
+from unitcost.config import Settings, load_settings
 from unitcost.store import Store
 
 
 def _texts(at: AppTest) -> str:
-    kinds = ("markdown", "caption", "info", "warning", "error")
+    kinds = ("markdown", "caption", "info", "warning", "error", "success")
     parts = [e.value for kind in kinds for e in at.get(kind)]
     return "\n".join(str(p) for p in parts)
 
@@ -174,3 +178,45 @@ def test_sources_coverage(seeded_app: Run) -> None:
     days = next(d.value for d in at.dataframe if "cost_missing" in d.value.columns)
     assert len(days) == 92
     assert days.set_index("status").loc["partial", "estimated"] == 1
+
+
+def test_tiers_shows_the_stored_answer_and_resolves_an_edit(seeded_app: Run, store: Store) -> None:
+    at = seeded_app("app_pages/tiers.py")
+    _no_exception(at)
+    with store.read() as con:
+        stored = latest_recommendations(con)["scenarios"][0]
+    summary = at.dataframe[0].value.set_index("scenario")
+    assert summary.loc["self-chat", "status"] == "optimal"
+    assert summary.loc["self-chat", "usd_per_hour"] == stored["usd_per_hour"]
+    assert summary.loc["self-chat", "savings_usd_per_month"] == stored["savings_usd_per_month"]
+    values = _metrics(at)
+    assert values["Fleet cost"] == f"{stored['usd_per_hour']:,.4f} USD/h"
+    assert values["Savings per month"] == f"{stored['savings_usd_per_month']:,.2f} USD"
+    assert "costs" in _texts(at) and "a month more than today's deployment" in _texts(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download CSV: self-chat rejected" in labels  # why each other candidate lost
+    # edit: ten times the peak, re-solved on the page, equal to recommend() on that scenario
+    at.number_input[3].set_value(20.0)
+    at.button[0].click().run()
+    _no_exception(at)
+    assert "Re-solved with the edited SLO and demand" in _texts(at)
+    settings = Settings.model_validate(tomllib.loads(CONFIG))
+    edited = settings.scenarios[0].model_copy(update={"peak_rps": 20.0})
+    with store.read() as con:
+        want = recommend(con, settings, edited, save=False)["scenarios"][0]
+    fleet = [m.value for m in at.metric if m.label == "Fleet cost"]
+    assert fleet == [f"{stored['usd_per_hour']:,.4f} USD/h", f"{want['usd_per_hour']:,.4f} USD/h"]
+    assert want["usd_per_hour"] > stored["usd_per_hour"]
+    with store.read() as con:  # nothing was stored by the page
+        assert len(latest_recommendations(con)["scenarios"]) == 1
+        assert latest_recommendations(con)["scenarios"][0]["run_id"] == stored["run_id"]
+
+
+def test_overview_and_cost_read_the_recommendations(seeded_app: Run) -> None:
+    at = seeded_app()
+    # the seeded scenario's fleet costs more than today's deployment: no saving to show
+    assert "No scenario's recommended fleet costs less than today's deployment" in _texts(at)
+    at = seeded_app("app_pages/cost.py")
+    hosted = next(d.value for d in at.dataframe if "hosted_model" in d.value.columns)
+    assert hosted.loc[0, "hosted_model"] == "gpt-4o-mini"
+    assert hosted.loc[0, "usd_per_1m_output_tokens_at_this_shape"] == pytest.approx(1.2)
