@@ -117,3 +117,30 @@ def test_password_gate_in_the_browser(seeded_db: Path, page: Any, tmp_path: Path
         page.wait_for_selector("[data-testid='stMain'] h1:has-text('Cost per token')")
         wait_drawn(page, charts=True)
         assert _problems(page) == []
+
+
+def test_review_downloads_from_the_page(dashboard: Server, browser: Any, tmp_path: Path) -> None:
+    """The /review button gives the files `unitcost export review` writes."""
+    context = browser.new_context(viewport={"width": 1400, "height": 3000}, accept_downloads=True)
+    pg = context.new_page()
+    try:
+        pg.goto(f"{dashboard.base_url}/review")
+        wait_drawn(pg, charts=True)
+        pg.get_by_role("button", name="Prepare PDF, HTML and XLSX").click()
+        pg.get_by_role("button", name="Download PDF").wait_for(timeout=180_000)
+        for fmt in ("PDF", "XLSX"):
+            with pg.expect_download() as info:
+                pg.get_by_role("button", name=f"Download {fmt}").click()
+            dl = info.value
+            assert dl.suggested_filename == f"review-2026Q3.{fmt.lower()}"
+            dl.save_as(tmp_path / dl.suggested_filename)
+        text = subprocess.run(
+            ["pdftotext", str(tmp_path / "review-2026Q3.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "Quarterly review 2026Q3" in text and "22.00 USD" in text
+        assert (tmp_path / "review-2026Q3.xlsx").read_bytes()[:2] == b"PK"
+    finally:
+        context.close()
