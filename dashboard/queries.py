@@ -5,8 +5,8 @@ collectors and bench runs keep writing while managers read. Results are cached w
 `st.cache_data`, keyed on the arguments (the filters) and on the store's last write: the key
 `sk` (from `store_key()`; never name it with a leading underscore, which st.cache_data would
 not hash) changes whenever the DuckDB file, its WAL or the config file changes, so a page never
-shows a figure older than the store. The functions here only open the store and call `data` or the
-analytics layer; they add no figure of their own.
+shows a figure older than the store or its config. The functions here only open the store and
+call `data` or the analytics layer; they add no figure of their own.
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ TTL_S = 3600  # bounds memory; freshness comes from the stamp, not from the TTL
 MAX_ENTRIES = 256
 
 
-@st.cache_resource(show_spinner=False)
 def loaded_settings() -> LoadedSettings:
-    """The settings every command uses (config file from UNITCOST_CONFIG, db from UNITCOST_DB)."""
+    """The settings every command uses (config file from UNITCOST_CONFIG, db from UNITCOST_DB),
+    read again on every run (a few hundred microseconds), so an edited config counts at once
+    (its modification time is part of the cache key too)."""
     return load_settings()
 
 

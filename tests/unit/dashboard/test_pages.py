@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -220,3 +221,11 @@ def test_overview_and_cost_read_the_recommendations(seeded_app: Run) -> None:
     hosted = next(d.value for d in at.dataframe if "hosted_model" in d.value.columns)
     assert hosted.loc[0, "hosted_model"] == "gpt-4o-mini"
     assert hosted.loc[0, "usd_per_1m_output_tokens_at_this_shape"] == pytest.approx(1.2)
+
+
+def test_an_edited_config_counts_at_once(seeded_app: Run, tmp_path: Path) -> None:
+    before = [m.value for m in seeded_app().metric if m.label == "Capacity utilization"]
+    assert before[1] != "—"  # USD block: the scenario gives 'self' a capacity
+    (tmp_path / "unitcost.toml").write_text("")  # the scenario removed from the config
+    after = [m.value for m in seeded_app().metric if m.label == "Capacity utilization"]
+    assert after[1] == "—"
