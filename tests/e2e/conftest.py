@@ -80,8 +80,11 @@ def dashboard(seeded_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield srv
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium under Playwright's sync API, for one test module: the sync API runs an event
+    loop in this thread while it is open, and a session-wide one would break every later test
+    that calls asyncio.run()."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).is_file():
         _missing(f"{CHROMIUM} not found: apt-get install chromium (scripts/test.sh does)")
     from playwright.sync_api import sync_playwright
