@@ -61,11 +61,13 @@ DEFINITIONS: dict[str, str] = {
     "cache_hit_rate": "Prefix-cache hits / prefix-cache queries (vLLM, in tokens), 0-1.",
     "prefill_tokens_saved": "Prompt tokens served from the prefix cache (vLLM prefix-cache "
     "hits): prefill work not done.",
-    "good_output_tokens": "Output tokens of requests estimated to meet the deployment's SLO: "
-    "output_tokens x the share of requests whose TTFT was within the SLO's TTFT (TTFT "
-    "histogram) x the share of inter-token gaps within its TPOT (ITL histogram), interpolated "
-    "in the histograms' buckets. An estimate: histograms do not say which request each "
-    "observation came from.",
+    "good_output_tokens": "Output tokens of requests estimated to meet the SLO of the scenario "
+    "that names the deployment: output_tokens x the share of requests whose TTFT was within "
+    "the SLO's TTFT (TTFT histogram) x the share of inter-token gaps within its TPOT (ITL "
+    "histogram) x the share of requests within its E2E (E2E histogram), for the terms the SLO "
+    "has, each interpolated inside its histogram bucket, per deployment and day. An estimate: "
+    "histograms do not say which request each observation came from. Benchmarks give the exact "
+    "figure per request (bench goodput).",
     "usd_per_1m_good_output_tokens": "effective_cost x 1e6 / good_output_tokens: what a million "
     "tokens that met the SLO cost, failures and slow requests charged to the good ones.",
     "joules_per_output_token": "GPU energy (DCGM/NVML energy counters, increases over the "

@@ -139,19 +139,76 @@ class _Inputs:
     costs: list[dict[str, Any]]
     usage: list[dict[str, Any]]
     failures: list[dict[str, Any]]
+    #: (deployment, day) -> kind (ttft, itl, e2e) -> {le seconds: observations <= le}
+    hists: dict[tuple[str, date], dict[str, dict[float, float]]] = field(default_factory=dict)
 
 
-def _load(con: duckdb.DuckDBPyConnection, start: date, end: date) -> _Inputs:
+def _load(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, hist_for: Iterable[str] = ()
+) -> _Inputs:
     span = {"start": start, "end": end}
     deps = {
         d["deployment_id"]: d for d in fetch_dicts(con, sqlfiles.load("queries", "kpi_deployments"))
     }
+    hists: dict[tuple[str, date], dict[str, dict[float, float]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    wanted = sorted(hist_for)
+    if wanted:
+        rows = con.execute(
+            sqlfiles.load("queries", "kpi_hist_atoms"), {**span, "deployments": wanted}
+        ).fetchall()
+        for dep_id, day, kind, le, n in rows:
+            hists[(dep_id, day)][kind][float(le)] = float(n)
     return _Inputs(
         deployments=deps,
         costs=fetch_dicts(con, sqlfiles.load("queries", "kpi_cost_atoms"), span),
         usage=fetch_dicts(con, sqlfiles.load("queries", "kpi_usage_atoms"), span),
         failures=fetch_dicts(con, sqlfiles.load("queries", "kpi_failure_atoms"), span),
+        hists=hists,
     )
+
+
+def share_within(buckets: Mapping[float, float], limit_s: float) -> float | None:
+    """The share of observations <= limit_s in cumulative histogram buckets {le: count},
+    interpolated linearly inside the bucket holding the limit (as histogram_quantile does the
+    other way). Beyond the largest finite bound nothing more can be placed: its count is used.
+    None when the histogram is empty."""
+    total = buckets.get(math.inf)
+    if not total or total <= 0:
+        return None
+    prev_le, prev_n = 0.0, 0.0
+    for le in sorted(b for b in buckets if b != math.inf):
+        n = buckets[le]
+        if limit_s <= le:
+            inside = (limit_s - prev_le) / (le - prev_le) if le > prev_le else 1.0
+            return min(1.0, (prev_n + (n - prev_n) * inside) / total)
+        prev_le, prev_n = le, n
+    return min(1.0, prev_n / total)
+
+
+def _good_share(
+    hists: Mapping[str, Mapping[float, float]] | None, sc: Scenario | None
+) -> float | None:
+    """The estimated share of output tokens from requests within the scenario's SLO: the TTFT
+    share x the inter-token (TPOT) share x the E2E share, for the terms the SLO has."""
+    if sc is None or not hists:
+        return None
+    share = 1.0
+    terms = 0
+    for kind, limit_ms in (
+        ("ttft", sc.slo_ttft_ms),
+        ("itl", sc.slo_tpot_ms),
+        ("e2e", sc.slo_e2el_ms),
+    ):
+        if limit_ms is None:
+            continue
+        part = share_within(hists.get(kind, {}), limit_ms / 1000.0)
+        if part is None:
+            return None
+        share *= part
+        terms += 1
+    return share if terms else None
 
 
 def _label(dep: Mapping[str, Any] | None, name: str) -> bool:
@@ -227,6 +284,7 @@ def _aggregate(
     grain: str | None,
     basis: str,
     capacity_tps: Mapping[str, tuple[float, str]],
+    slos: Mapping[str, Scenario],
     warnings: list[str],
 ) -> dict[tuple[str, date | None, str | None], _Bucket]:
     """Sum the atoms of `period` into buckets keyed (key, bucket start, currency)."""
@@ -288,6 +346,11 @@ def _aggregate(
             b = bucket(grouper.of_deployment(dep_id), day, None)
             b.bases.add("unknown")
         _add_usage(b, usage, dep, fails_by_day.get(dep_day), capacity_tps.get(dep_id))
+        if dep_id in slos:
+            share = _good_share(inputs.hists.get(dep_day), slos[dep_id])
+            if share is not None:
+                b.good_output_tokens += _f(usage["output_tokens"]) * share
+                b.good_known = True
     for dep_id, gap in sorted(gaps.items()):
         warnings.append(
             f"{dep_id}: served tokens on days without billing lines, and its cost cannot be "
@@ -339,12 +402,14 @@ def _add_usage(
     b.energy_n += _f(u["energy_hours_n"])
     b.kv_s += _f(u["kv_usage_s"])
     b.kv_n += _f(u["kv_observed_s"])
+    b.cache_queries += _f(u["prefix_cache_queries"])
+    b.cache_hits += _f(u["prefix_cache_hits"])
     if capacity is not None and u["observed_s"]:
         tps, cbasis = capacity
         b.capacity_tokens += tps * _f(u["observed_s"])
         b.capacity_served += _f(u["output_tokens"])
         b.capacity_bases.add(cbasis)
-    b.emulated |= _label(dep, "emulated")
+    b.emulated |= _label(dep, "emulated") or bool(u["emulated"])
     b.demo |= _label(dep, "demo")
 
 
@@ -464,7 +529,8 @@ def kpi_report(
     if basis not in BASES:
         raise InputError(f"--basis {basis!r}: expected one of {', '.join(BASES)}")
     previous = period.previous()
-    inputs = _load(con, previous.start, period.end)
+    slos = deployment_slos(scenarios)
+    inputs = _load(con, previous.start, period.end, hist_for=slos)
     grouper = _Grouper(by, inputs.deployments)
     warnings: list[str] = []
     caps = (
@@ -479,6 +545,7 @@ def kpi_report(
         grain=grain,
         basis=basis,
         capacity_tps=caps,
+        slos=slos,
         warnings=warnings,
     )
     before = _aggregate(
@@ -488,6 +555,7 @@ def kpi_report(
         grain=grain,
         basis=basis,
         capacity_tps=caps,
+        slos=slos,
         warnings=[],
     )
     rows = []

@@ -29,6 +29,16 @@ def utc_session(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, table: object) -> Iterator[None]:
+    """`table` (Arrow, pandas) readable as `name` in SQL for the block. Unregistered only when
+    the block succeeds: after an error the transaction is aborted, DuckDB refuses even an
+    unregister, and the connection is closed anyway; the block's own error must surface."""
+    con.register(name, table)
+    yield
+    con.unregister(name)
+
+
 def parse_duration(text: str, *, flag: str = "--every") -> timedelta:
     """`30s`, `5m`, `1h`, `1d` -> timedelta; the error names the flag."""
     m = _DURATION.match(text.strip())

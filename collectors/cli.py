@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, get_args
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from unitcost.collectors import (
     billing,
@@ -104,29 +105,61 @@ def run_billing(app: App, source: str | None, fmt: str, force: bool) -> list[Out
 
 
 def run_prometheus(
-    app: App, url: str | None, step: str | None, since: datetime | None, until: datetime | None
+    app: App,
+    url: str | None,
+    step: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    aggregate_by: tuple[str, ...] = (),
 ) -> list[Outcome]:
     s = app.loaded.settings
     sources = (
-        [(url, step or "30s", None)]
+        [(url, step or "30s", None, list(aggregate_by))]
         if url
-        else [(p.url, step or p.step, p.bearer_token_env) for p in s.prometheus]
+        else [
+            (p.url, step or p.step, p.bearer_token_env, list(aggregate_by) or p.aggregate_by)
+            for p in s.prometheus
+        ]
     )
     if not sources:
         raise ConfigError("no Prometheus source: pass --url or add [[prometheus]] to the config")
     results = []
-    for u, st, token_env in sources:
-        console.print(f"prometheus: {u} (step {st})")
-        n = prometheus.collect(
-            app.store,
-            since=since,
-            until=until,
-            url=u,
-            step=st,
-            deployments=s.deployments,
-            bearer_token_env=token_env,
-            on_chunk=lambda k: console.print(f"  chunk: {k:,} samples"),
-        )
+    for u, st, token_env, by in sources:
+        how = f", summed by {', '.join(by)}" if by else ""
+        console.print(f"prometheus: {u} (step {st}{how})")
+        with Progress(
+            TextColumn("  {task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[samples]:,} samples"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("pulling", total=None, samples=0)
+
+            def chunk(
+                c: prometheus.Chunk, task: TaskID = task, progress: Progress = progress
+            ) -> None:
+                done = (c.end - c.since).total_seconds()
+                progress.update(
+                    task,
+                    total=(c.until - c.since).total_seconds(),
+                    completed=done,
+                    description=f"up to {c.end:%Y-%m-%d %H:%M}Z",
+                    samples=progress.tasks[0].fields["samples"] + c.samples,
+                )
+
+            n = prometheus.collect(
+                app.store,
+                since=since,
+                until=until,
+                url=u,
+                step=st,
+                deployments=s.deployments,
+                bearer_token_env=token_env,
+                aggregate_by=by or None,
+                on_chunk=chunk,
+            )
         results.append(Outcome("prometheus", u, n, "ok"))
     return results
 
@@ -250,6 +283,14 @@ def collect_ce(
 @collect.command("prometheus")
 @click.option("--url", help="Prometheus base URL (default: config prometheus[]).")
 @click.option("--step", help="Query resolution (default: the source's step, else 30s).")
+@click.option(
+    "--aggregate-by",
+    "aggregate_by",
+    multiple=True,
+    metavar="LABEL",
+    help="Have Prometheus sum inference metrics by this label (repeatable; default: the "
+    "source's aggregate_by, else every series raw).",
+)
 @_since
 @_until
 @_every
@@ -258,6 +299,7 @@ def collect_prometheus(
     app: App,
     url: str | None,
     step: str | None,
+    aggregate_by: tuple[str, ...],
     since: str | None,
     until: str | None,
     every: str | None,
@@ -265,7 +307,9 @@ def collect_prometheus(
     """Range-pull known inference and GPU metric families (from the watermark by default)."""
     _repeat(
         every,
-        lambda: run_prometheus(app, url, step, _time(since, "--since"), _time(until, "--until")),
+        lambda: run_prometheus(
+            app, url, step, _time(since, "--since"), _time(until, "--until"), aggregate_by
+        ),
     )
 
 
@@ -314,10 +358,23 @@ def collect_gpu(app: App, every: str, count: int | None, backend: str, until: st
 
 
 @collect.command("deployments")
+@click.option(
+    "--rederive",
+    is_flag=True,
+    help="Derive every deployment's metric_intervals again from the stored samples (after an "
+    "upgrade); without it only deployments whose series moved are.",
+)
 @pass_app
-def collect_deployments(app: App) -> None:
-    """Write the config's deployments and matching rules into the store."""
-    n = deployments.sync(app.store, app.loaded.settings.deployments)
+def collect_deployments(app: App, rederive: bool) -> None:
+    """Write the config's deployments and matching rules into the store; re-map stored metric
+    series to deployments and re-derive the intervals of those that changed."""
+
+    def report(deps: int, rows: int) -> None:
+        console.print(f"metric intervals re-derived for {deps} deployment(s): {rows:,} rows")
+
+    n = deployments.sync(
+        app.store, app.loaded.settings.deployments, rederive=rederive, on_rederive=report
+    )
     _summary([Outcome("deployments", "config", n, "ok")])
 
 

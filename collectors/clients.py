@@ -36,13 +36,74 @@ def bearer_headers(token_env: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def make_prometheus_client(url: str, *, bearer_token_env: str | None = None) -> Any:
-    """A prometheus-api-client connection; retries are ours (see prometheus.py), not urllib3's."""
-    from prometheus_api_client import PrometheusConnect
+class PrometheusHttpError(Exception):
+    """A non-200 answer of the Prometheus HTTP API: its status, message and Retry-After."""
 
-    return PrometheusConnect(
-        url=url, headers=bearer_headers(bearer_token_env) or None, disable_ssl=False, retry=None
-    )
+    def __init__(self, status: int, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+        self.retry_after_s = retry_after_s
+
+
+class PrometheusApi:
+    """The Prometheus HTTP API's range query (also Thanos, Mimir, VictoriaMetrics), raw.
+
+    Ours rather than prometheus-api-client's custom_query_range, which rounds start and end
+    to whole seconds, installs urllib3 retries under ours, reports a 400 and a 503 alike as a
+    message string, and decodes every sample into Python objects (the bulk of a pull's time):
+    this returns the body for one decode straight into arrays (collectors.prometheus).
+    """
+
+    def __init__(self, url: str, session: Any, timeout_s: float) -> None:
+        self.url = url.rstrip("/")
+        self.session = session
+        self.timeout_s = timeout_s
+
+    def query_range(self, promql: str, start: float, end: float, step_s: float) -> bytes:
+        """GET /api/v1/query_range; the JSON body. Times are unix seconds (ms precision)."""
+        r = self.session.get(
+            f"{self.url}/api/v1/query_range",
+            params={
+                "query": promql,
+                "start": f"{start:.3f}",
+                "end": f"{end:.3f}",
+                "step": f"{step_s:g}",
+            },
+            timeout=self.timeout_s,
+        )
+        if r.status_code != 200:
+            raise PrometheusHttpError(r.status_code, _api_error(r), _retry_after(r))
+        body: bytes = r.content
+        return body
+
+
+def _api_error(r: Any) -> str:
+    """The API's own error text ({"error": ...}), else the start of the body."""
+    try:
+        return str(r.json()["error"])
+    except (ValueError, KeyError, TypeError):
+        return (r.text or r.reason or "").strip()[:500]
+
+
+def _retry_after(r: Any) -> float | None:
+    value = r.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: the backoff decides
+
+
+def make_prometheus_client(
+    url: str, *, bearer_token_env: str | None = None, timeout_s: float = 120.0
+) -> PrometheusApi:
+    """A Prometheus API client on a requests session; retries are ours (collectors.prometheus)."""
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = "unitcost-collector"
+    session.headers.update(bearer_headers(bearer_token_env))
+    return PrometheusApi(url, session, timeout_s)
 
 
 def make_http_session() -> Any:

@@ -8,6 +8,10 @@ under the deployment id 'unmapped', never dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from unitcost.collectors import metric_store
+
 from unitcost import sqlfiles
 from unitcost.config import Deployment
 from unitcost.store import Store
@@ -24,8 +28,20 @@ def rules(dep: Deployment) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def sync(store: Store, deployments: list[Deployment]) -> int:
-    """Upsert every configured deployment and replace its rules; one transaction."""
+def sync(
+    store: Store,
+    deployments: list[Deployment],
+    *,
+    rederive: bool = False,
+    on_rederive: Callable[[int, int], None] | None = None,
+) -> int:
+    """Upsert every configured deployment and replace its rules; one transaction.
+
+    In that transaction every stored metric series is re-mapped under the new rules, and the
+    metric_intervals of the deployments whose series moved are derived again (all of them with
+    `rederive`), so changed rules never leave tokens counted for the old deployment.
+    on_rederive(deployments re-derived, interval rows written) reports that part.
+    """
     with store.write() as con:
         for d in deployments:
             con.execute(
@@ -44,4 +60,7 @@ def sync(store: Store, deployments: list[Deployment]) -> int:
             con.execute(sqlfiles.load("queries", "collect_deployment_rules_delete"), [d.id])
             for r in rules(d):
                 con.execute(sqlfiles.load("queries", "collect_deployment_rule_insert"), list(r))
+        deps, rows = metric_store.rederive(con, everything=rederive)
+    if on_rederive is not None:
+        on_rederive(deps, rows)
     return len(deployments)

@@ -16,11 +16,12 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import astuple, dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from unitcost.collectors.base import collector_run, utc_session
+import pyarrow as pa
+from unitcost.collectors.base import collector_run, registered, utc_session
 
 from unitcost import sqlfiles
 from unitcost.errors import CollectorError
@@ -73,6 +74,35 @@ class GpuSample:
     namespace: str | None = None
 
 
+_SCHEMA = pa.schema(
+    [
+        ("host", pa.string()),
+        ("gpu_uuid", pa.string()),
+        ("ts", pa.timestamp("us", tz="UTC")),
+        ("source", pa.string()),
+        ("gpu_index", pa.int32()),
+        ("gpu_model", pa.string()),
+        *((c, pa.float64()) for c in ("util_gpu", "util_mem")),
+        *((c, pa.int64()) for c in ("mem_used_bytes", "mem_total_bytes")),
+        *(
+            (c, pa.float64())
+            for c in (
+                "power_w",
+                "energy_mj",
+                "sm_clock_mhz",
+                "mem_clock_mhz",
+                "temperature_c",
+                "sm_active",
+                "tensor_active",
+                "dram_active",
+            )
+        ),
+        ("pod", pa.string()),
+        ("namespace", pa.string()),
+    ]
+)
+
+
 # ---------------------------------------------------------------------------- nvidia-smi
 def _smi_value(text: str) -> str | None:
     """`[N/A]`, `[Not Supported]`, `[Requested functionality ...]` and `N/A` are missing."""
@@ -92,22 +122,29 @@ def _num(text: str | None) -> float | None:
         return None
 
 
-def _smi_time(text: str | None) -> datetime | None:
+def _smi_time(text: str | None, tz: tzinfo | None) -> datetime | None:
+    """nvidia-smi's `timestamp` is the machine's local wall time, without a zone: read it in
+    `tz` (None: this machine's zone, with its daylight-saving rule for that date), in UTC."""
     if text is None:
         return None
     for fmt in ("%Y/%m/%d %H:%M:%S.%f", "%Y/%m/%d %H:%M:%S"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
+            local = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        aware = local.replace(tzinfo=tz) if tz is not None else local.astimezone()
+        return aware.astimezone(UTC)
     return None
 
 
-def parse_smi_csv(text: str, *, host: str, ts: datetime | None = None) -> list[GpuSample]:
+def parse_smi_csv(
+    text: str, *, host: str, ts: datetime | None = None, tz: tzinfo | None = None
+) -> list[GpuSample]:
     """Pure: `nvidia-smi --query-gpu=... --format=csv` (header, units or not) -> samples.
 
-    nvidia-smi prints its timestamp in the machine's local time without a zone; the sampler
-    passes its own UTC time as `ts`, and a capture without one is read as UTC.
+    nvidia-smi prints its timestamp in the local time of the machine it ran on, without a zone:
+    a capture's time is read in `tz` (default: this machine's zone) and stored in UTC. The
+    sampler passes its own UTC time as `ts` instead.
     """
     rows = list(csv.reader(io.StringIO(text.strip()), skipinitialspace=True))
     if not rows:
@@ -130,7 +167,7 @@ def parse_smi_csv(text: str, *, host: str, ts: datetime | None = None) -> list[G
             GpuSample(
                 host=r.get("hostname") or host,
                 gpu_uuid=uuid,
-                ts=ts or _smi_time(r.get("timestamp")) or datetime.now(UTC),
+                ts=ts or _smi_time(r.get("timestamp"), tz) or datetime.now(UTC),
                 source="nvidia-smi",
                 gpu_index=int(index) if index is not None else None,
                 gpu_model=r.get("name"),
@@ -268,13 +305,14 @@ class NvmlSampler:
 
 
 def write_samples(store: Store, samples: list[GpuSample]) -> int:
+    """One transaction; a sample already stored (same host, GPU, time and source) is replaced."""
     if not samples:
         return 0
+    table = pa.Table.from_pylist([asdict(s) for s in samples], schema=_SCHEMA)
     with store.write() as con:
         utc_session(con)
-        con.executemany(
-            sqlfiles.load("queries", "gpu_samples_upsert"), [list(astuple(s)) for s in samples]
-        )
+        with registered(con, "new_gpu_samples", table):
+            con.execute(sqlfiles.load("queries", "gpu_samples_upsert"))
     return len(samples)
 
 

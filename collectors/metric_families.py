@@ -47,12 +47,19 @@ FAMILIES: list[Family] = [
     F("vllm", "vllm:gpu_cache_usage_perc", "kv_cache_usage", "gauge", rank=1),
     F("vllm", "vllm:num_requests_running", "requests_running", "gauge"),
     F("vllm", "vllm:num_requests_waiting", "requests_waiting", "gauge"),
+    F("vllm", "vllm:e2e_request_latency_seconds", "e2e", "histogram"),
+    # prefix cache, in prompt tokens (V1 before 0.10 named them gpu_prefix_cache_*)
+    F("vllm", "vllm:prefix_cache_queries_total", "prefix_cache_queries", "counter", rank=0),
+    F("vllm", "vllm:gpu_prefix_cache_queries_total", "prefix_cache_queries", "counter", rank=1),
+    F("vllm", "vllm:prefix_cache_hits_total", "prefix_cache_hits", "counter", rank=0),
+    F("vllm", "vllm:gpu_prefix_cache_hits_total", "prefix_cache_hits", "counter", rank=1),
     # SGLang
     F("sglang", "sglang:prompt_tokens_total", "input_tokens", "counter"),
     F("sglang", "sglang:generation_tokens_total", "output_tokens", "counter"),
     F("sglang", "sglang:time_to_first_token_seconds", "ttft", "histogram"),
     F("sglang", "sglang:inter_token_latency_seconds", "itl", "histogram", rank=0),
     F("sglang", "sglang:time_per_output_token_seconds", "itl", "histogram", rank=1),
+    F("sglang", "sglang:e2e_request_latency_seconds", "e2e", "histogram"),
     F("sglang", "sglang:token_usage", "kv_cache_usage", "gauge"),
     F("sglang", "sglang:num_running_reqs", "requests_running", "gauge"),
     F("sglang", "sglang:num_queue_reqs", "requests_waiting", "gauge"),
@@ -95,7 +102,11 @@ del F
 
 BY_METRIC: dict[str, Family] = {f.metric: f for f in FAMILIES}
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
-# Raw series kept in metric_samples: the families above plus the extra info around them.
+# Gauges whose per-series means add up over a deployment's series (GPUs, replicas); the others
+# (utilization, KV-cache use: fractions) are averaged over series.
+SUMMED_GAUGES = frozenset({"gpu_mem_used_bytes", "power_w", "requests_running", "requests_waiting"})
+# Raw series kept in the store: the families above plus the extra info around them, and
+# unitcost's own (the emulator's `unitcost_emulated` info gauge).
 KNOWN_PREFIXES = (
     "vllm:",
     "sglang:",
@@ -107,8 +118,15 @@ KNOWN_PREFIXES = (
     "nv_energy_",
     "litellm_",
     "DCGM_FI_",
+    "unitcost_",
 )
 DCGM_SENTINEL = 1e18  # DCGM writes values above this for "unsupported"
+# An emulated series says so (`emulated="true"`) and may name the deployment it was emulated
+# for; `unitcost emulate` writes both, and the emulator's info gauge carries the deployment's
+# model and hardware.
+EMULATED_LABEL = "emulated"
+DEPLOYMENT_LABEL = "unitcost_deployment"
+EMULATED_INFO = "unitcost_emulated"
 
 _LABEL_ALIASES = {
     "model_name": "model",
@@ -139,6 +157,25 @@ def family_of(metric: str) -> tuple[Family, str] | None:
     return None
 
 
+def sample_families() -> list[dict[str, object]]:
+    """One row per sample name that feeds metric_intervals (histograms: their `_bucket`
+    series), the relation `metric_family_map` the derivation SQL joins on."""
+    return [
+        {
+            "metric": f.metric + ("_bucket" if f.kind == "histogram" else ""),
+            "engine": f.engine,
+            "quantity": f.quantity,
+            "kind": f.kind,
+            "scale": f.scale,
+            "rank": f.rank,
+            "ok_values": list(f.ok_values),
+            "reason_label": f.reason_label,
+            "summed": f.quantity in SUMMED_GAUGES,
+        }
+        for f in FAMILIES
+    ]
+
+
 def is_known(metric: str) -> bool:
     return metric.startswith(KNOWN_PREFIXES)
 
@@ -164,7 +201,8 @@ def engine_of(metric: str) -> str | None:
 def normalize_labels(metric: str, labels: dict[str, str]) -> dict[str, str]:
     """Add the canonical names (model, engine, instance, pod, namespace, gpu_uuid, host).
 
-    Additive: the original labels stay, so nothing the source said is lost.
+    Additive and idempotent: the original labels stay, so nothing the source said is lost,
+    and normalizing twice changes nothing.
     """
     out = {k: v for k, v in labels.items() if k != "__name__"}
     for src, dst in _LABEL_ALIASES.items():
@@ -179,7 +217,13 @@ def normalize_labels(metric: str, labels: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def series_key(metric: str, labels: dict[str, str]) -> str:
-    """The canonical sorted label string: the same series always gets the same key."""
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    """The one canonical key of a series: `metric{a="1",b="2"}`, the labels as exposed (not
+    normalized), sorted by name, values escaped as in the text format. Every writer (Prometheus
+    pulls, scrapes, bench, emulate) keys a series this way, so one series is stored once."""
+    inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()) if k != "__name__")
     return f"{metric}{{{inner}}}"

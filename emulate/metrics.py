@@ -6,12 +6,19 @@ per engine step, not per token, and rendered by a prometheus_client collector at
 so metrics never slow the emulator down. DCGM families mirror dcgm-exporter's text (its energy
 counter has no `_total` suffix, which prometheus_client cannot produce, so those few lines are
 written directly). `unitcost_emulated 1` marks every scrape of an emulated endpoint.
+
+Prefix caching is emulated in the counters only (`vllm:prefix_cache_queries_total` /
+`_hits_total`, prompt tokens, vLLM's names): each request's share of prompt tokens found in the
+cache is drawn from a generator seeded by the endpoint (25-55%, in 16-token blocks as vLLM
+caches them), counted when its prefill completes. The physics still prefills every token, so
+the emulated cache changes no latency; it gives the cache-hit-rate figures something to show.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import random
 from collections import deque
 from collections.abc import Iterator, Sequence
 
@@ -96,6 +103,8 @@ LATENCY_BUCKETS = (
 )
 FINISH_REASONS = ("stop", "length", "abort")
 UTIL_WINDOW_S = 1.0  # DCGM samples utilization over about a second
+CACHE_HIT_RANGE = (0.25, 0.55)  # a request's share of prompt tokens found in the prefix cache
+CACHE_BLOCK = 16  # vLLM's block size: hits come in whole blocks
 
 
 def build_1_2_5_buckets(max_value: int) -> tuple[float, ...]:
@@ -144,6 +153,9 @@ class EndpointMetrics(Collector):
         self.host = host
         self.prompt_tokens = 0
         self.generation_tokens = 0
+        self.prefix_queries = 0
+        self.prefix_hits = 0
+        self._cache_rng = random.Random(f"prefix-cache/{host}/{served_name}")
         self.success = dict.fromkeys(FINISH_REASONS, 0)
         self.ttft = Hist(TTFT_BUCKETS)
         self.itl = Hist(ITL_BUCKETS)
@@ -173,6 +185,7 @@ class EndpointMetrics(Collector):
         for seq in res.first:
             assert seq.first_token is not None
             self.ttft.observe(seq.first_token - seq.arrival)
+            self.on_prefilled(seq)
         for seq in res.finished:
             self.on_finish(seq)
         start = end - plan.duration
@@ -187,6 +200,12 @@ class EndpointMetrics(Collector):
         self.busy_log.append((end, self.busy_total))
         while len(self.busy_log) > 2 and self.busy_log[1][0] < end - UTIL_WINDOW_S:
             self.busy_log.popleft()
+
+    def on_prefilled(self, seq: Seq) -> None:
+        """Prefix-cache lookup of a request whose prompt is in (see the module docstring)."""
+        share = self._cache_rng.uniform(*CACHE_HIT_RANGE)
+        self.prefix_queries += seq.prompt_tokens
+        self.prefix_hits += int(seq.prompt_tokens * share) // CACHE_BLOCK * CACHE_BLOCK
 
     def on_finish(self, seq: Seq) -> None:
         reason = seq.finish_reason or "abort"
@@ -287,6 +306,16 @@ class EndpointMetrics(Collector):
             "vllm:generation_tokens",
             "Number of generation tokens processed.",
             self.generation_tokens,
+        )
+        yield counter(
+            "vllm:prefix_cache_queries",
+            "Prefix cache queries, in terms of number of queried tokens.",
+            self.prefix_queries,
+        )
+        yield counter(
+            "vllm:prefix_cache_hits",
+            "Prefix cache hits, in terms of number of cached tokens.",
+            self.prefix_hits,
         )
         succ = CounterMetricFamily(
             "vllm:request_success",

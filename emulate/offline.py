@@ -6,7 +6,10 @@ interval is solved as a fluid queue on the endpoint's physics: the batch B that 
 gives (B = arrival rate x latency at B), capped by max_num_seqs and the KV cache; beyond that
 capacity the waiting queue grows and drains later. One incident per span (seeded): 45 minutes
 in which 35% of requests abort and TTFT is 5x, then a restart: 5 minutes without samples and
-counters reset to zero, as a crashed vLLM would look to Prometheus.
+counters reset to zero, as a crashed vLLM would look to Prometheus. Prefix caching: each
+endpoint gets a seeded share of prompt tokens found in the cache (25-55%, a system prompt and
+multi-turn history reused), varying a little per step and starting cold after the restart, in
+vLLM's counters `prefix_cache_queries_total` / `prefix_cache_hits_total` (prompt tokens).
 
 Output: the same series a live emulated endpoint exposes (vLLM and DCGM names), as OpenMetrics
 text for `promtool tsdb create-blocks-from openmetrics`, and/or rows in the store
@@ -28,6 +31,8 @@ from unitcost.emulate.physics import Physics
 INCIDENT_S = 45 * 60
 RESTART_GAP_S = 5 * 60
 STOP_SHARE = 0.7  # of successful requests that end on EOS; the rest hit max_tokens
+CACHE_HIT_RANGE = (0.25, 0.55)  # an endpoint's share of prompt tokens found in the prefix cache
+CACHE_WARMUP_S = 30 * 60  # after a restart the cache fills again over about this long
 
 
 @dataclass
@@ -123,6 +128,8 @@ def simulate_endpoint(
             s = t0 + day * 86400 + rng.uniform(0, 86400)
             bursts.append((s, s + rng.uniform(600, 1800), rng.uniform(1.5, 3.0)))
     p, o = cfg.prompt_tokens, cfg.output_tokens
+    hit_share = rng.uniform(*CACHE_HIT_RANGE)
+    cache_since = t0  # when the prefix cache last started empty
     bmax = min(phys.max_num_seqs, max(1, phys.kv_capacity_tokens // (p + o)))
     _, step_at_max = steady_batch(phys, 1e9, p, o, bmax)
     capacity_rps = bmax / (o * step_at_max)
@@ -135,6 +142,7 @@ def simulate_endpoint(
             t += step_s
             if t >= incident.restart_end:
                 _reset(tr)
+                cache_since = t
             continue
         lam = demand(t, cfg.rps, bursts)
         want = lam * step_s + tr.queue
@@ -154,6 +162,10 @@ def simulate_endpoint(
         c["stop"] += ok * STOP_SHARE
         c["length"] += ok * (1 - STOP_SHARE)
         c["abort"] += abort
+        warm = min(1.0, (t - cache_since) / CACHE_WARMUP_S)
+        share = max(0.0, min(1.0, hit_share * warm + rng.gauss(0.0, 0.02)))
+        c["prefix_queries"] += served * p
+        c["prefix_hits"] += served * p * share
         if served > 0:
             _spread(tr.hists["ttft"], TTFT_BUCKETS, served, ttft, 0.5)
             _spread(tr.hists["itl"], ITL_BUCKETS, served * (o - 1), step, 0.15)
@@ -181,7 +193,16 @@ def simulate_endpoint(
 
 def _reset(tr: Track) -> None:
     tr.counters = dict.fromkeys(
-        ("prompt_tokens", "generation_tokens", "stop", "length", "abort"), 0.0
+        (
+            "prompt_tokens",
+            "generation_tokens",
+            "stop",
+            "length",
+            "abort",
+            "prefix_queries",
+            "prefix_hits",
+        ),
+        0.0,
     )
     tr.hists = {
         "ttft": [0.0] * (len(TTFT_BUCKETS) + 2),

@@ -6,9 +6,16 @@ bucket lines then _count and _sum at one timestamp, `# EOF` last: what
 suffix (dcgm-exporter's name), which OpenMetrics only allows for type `unknown`, so it is
 declared so; its series name is the same as on a live scrape.
 
-Store: rows go to metric_samples (one per sample, series_key = sorted `k="v"` label string,
-source `emulate-offline:<endpoint>`), gpu_samples (source `dcgm`) and deployments (labels
-emulated=true), buffered and written in short transactions.
+Every series carries `emulated="true"` and `unitcost_deployment="<endpoint>"`, and an info
+gauge `unitcost_emulated{unitcost_deployment, model, parameter_count, ..., gpu, gpu_count} 1`
+describes the deployment, so a span backfilled into Prometheus and pulled back with
+`collect prometheus` lands under the deployment `emulate offline` stands for, marked emulated.
+
+Store: the same series go through the metric store (collectors.metric_store.write), source
+`emulate-offline:<endpoint>`, a day per transaction: metric_series/metric_points, gpu_samples
+from the DCGM series (host `emulated-<endpoint>`), metric_intervals derived in step, and the
+deployment itself (labels emulated=true). Written into the store or pulled from Prometheus,
+the same span gives the same intervals.
 """
 
 from __future__ import annotations
@@ -17,9 +24,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import pandas as pd
+import numpy as np
+from unitcost.collectors import metric_families as mf
+from unitcost.collectors import metric_store
+from unitcost.collectors.intervals import DEFAULT_INTERVAL_S, interval_for_step
+from unitcost.collectors.metric_store import SampleBatch
 from unitcost.emulate.fleet import EndpointConfig
 from unitcost.emulate.metrics import ITL_BUCKETS, LATENCY_BUCKETS, TTFT_BUCKETS
 from unitcost.emulate.offline import Point
@@ -32,6 +43,8 @@ MIB = 1024 * 1024
 _COUNTERS = (
     ("vllm:prompt_tokens", "prompt_tokens", None),
     ("vllm:generation_tokens", "generation_tokens", None),
+    ("vllm:prefix_cache_queries", "prefix_queries", None),
+    ("vllm:prefix_cache_hits", "prefix_hits", None),
 )
 _GAUGES = (
     ("vllm:num_requests_running", "running"),
@@ -60,6 +73,25 @@ class Series:
             "job": "unitcost-emulate",
             "instance": f"{self.cfg.host}:{self.cfg.port}",
             "emulated": "true",
+            "unitcost_deployment": self.cfg.name,
+        }
+
+    def info_labels(self) -> dict[str, str]:
+        """The emulator's info gauge: what the deployment runs (the store registers it)."""
+        st = self.phys.setup
+        return {
+            "model_name": self.cfg.served_model_name or st.model.name,
+            "model": st.model.name,
+            "parameter_count": str(int(st.model.params)),
+            "active_parameter_count": str(int(st.model.active)),
+            "quantization": st.quant.id,
+            "serving_engine": st.engine.id,
+            "gpu": st.gpu.id,
+            "gpu_count": str(st.gpus),
+            "job": "unitcost-emulate",
+            "instance": f"{self.cfg.host}:{self.cfg.port}",
+            "emulated": "true",
+            "unitcost_deployment": self.cfg.name,
         }
 
     def gpu_labels(self, i: int) -> dict[str, str]:
@@ -72,6 +104,7 @@ class Series:
             "job": "unitcost-emulate",
             "instance": f"{self.cfg.host}:{self.cfg.port}",
             "emulated": "true",
+            "unitcost_deployment": self.cfg.name,
         }
 
 
@@ -119,6 +152,7 @@ def _const(value: float) -> Getter:
 def samples(s: Series) -> Iterable[tuple[str, str, str, dict[str, str], Getter]]:
     """(family, type, sample name, labels, value getter) for every series of one endpoint."""
     base = s.labels()
+    yield mf.EMULATED_INFO, "gauge", mf.EMULATED_INFO, s.info_labels(), _const(1.0)
     for fam, key, _ in _COUNTERS:
         yield fam, "counter", f"{fam}_total", base, _get("counters", key)
     for reason in ("stop", "length", "abort"):
@@ -217,9 +251,9 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-def write_store(store: Store, series: list[Series], *, batch_rows: int = 200_000) -> int:
-    """Insert the samples into metric_samples/gpu_samples and the deployments; returns rows."""
-    total = 0
+def write_store(store: Store, series: list[Series], *, piece_s: float = 86_400.0) -> int:
+    """Register the deployments, then store every series through the metric store, a day of
+    one endpoint per transaction (its samples, GPU rows and intervals); returns samples."""
     with store.write() as con:
         for s in series:
             con.execute(sqlfiles.load("queries", "emulate_deployment_delete"), [s.cfg.name])
@@ -238,63 +272,37 @@ def write_store(store: Store, series: list[Series], *, batch_rows: int = 200_000
                     {"emulated": "true", "endpoint": s.cfg.name},
                 ],
             )
-    buf: list[dict[str, Any]] = []
+    total = 0
     for s in series:
+        if not s.points:
+            continue
         source = f"emulate-offline:{s.cfg.name}"
-        for fam, _, name, labels, get in samples(s):
-            if fam.startswith("DCGM_"):
-                continue
-            key = _lab(labels)
-            for p in s.points:
-                buf.append(
-                    {
-                        "source": source,
-                        "metric": name,
-                        "series_key": key,
-                        "labels": labels,
-                        "ts": datetime.fromtimestamp(p.ts, UTC),
-                        "value": float(get(p)),
-                    }
+        rows = list(samples(s))
+        ts = np.array([p.ts for p in s.points], dtype=np.float64)
+        step_s = float(np.median(np.diff(ts))) if len(ts) > 1 else float(DEFAULT_INTERVAL_S)
+        interval_s = interval_for_step(step_s)
+        lo, end = ts[0], ts[-1] + 1e-3
+        while lo < end:
+            hi = min(lo + piece_s, end)
+            a, b = (int(i) for i in np.searchsorted(ts, [lo, hi]))
+            batch = SampleBatch()
+            for _fam, _kind, name, labels, get in rows:
+                batch.add(name, labels, ts[a:b], [float(get(p)) for p in s.points[a:b]])
+            with store.write() as con:
+                total += metric_store.write(
+                    con,
+                    batch,
+                    source=source,
+                    kind="emulate",
+                    replace=(_utc(lo), _utc(hi)),
+                    interval_s=interval_s,
                 )
-            if len(buf) >= batch_rows:
-                total += _flush(store, "emulate_metric_samples_insert", buf)
-        total += _flush(store, "emulate_metric_samples_insert", buf)
-        gbuf: list[dict[str, Any]] = []
-        used = int(s.phys.memory_used_per_gpu() + 0.5e9)
-        mem_total = int(s.phys.gpu_memory_bytes)
-        for i in range(s.phys.tp):
-            uuid = gpu_uuid(s.cfg.name, i)
-            for p in s.points:
-                gbuf.append(
-                    {
-                        "host": f"emulated-{s.cfg.name}",
-                        "gpu_uuid": uuid,
-                        "ts": datetime.fromtimestamp(p.ts, UTC),
-                        "source": "dcgm",
-                        "gpu_index": i,
-                        "gpu_model": s.phys.setup.gpu.name,
-                        "util_gpu": p.gpu_util,
-                        "mem_used_bytes": used,
-                        "mem_total_bytes": mem_total,
-                        "power_w": p.power_w,
-                        "energy_mj": p.energy_mj / s.phys.tp,
-                    }
-                )
-        total += _flush(store, "emulate_gpu_samples_insert", gbuf)
+            lo = hi
     return total
 
 
-def _flush(store: Store, query: str, buf: list[dict[str, Any]]) -> int:
-    if not buf:
-        return 0
-    df = pd.DataFrame(buf)
-    n = len(df)
-    with store.write() as con:
-        con.register("emulate_rows", df)
-        con.execute(sqlfiles.load("queries", query))
-        con.unregister("emulate_rows")
-    buf.clear()
-    return n
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def write_openmetrics_file(series: list[Series], path: Path) -> int:

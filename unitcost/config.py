@@ -76,8 +76,17 @@ class PrometheusSource(_Model):
     url: str
     bearer_token_env: str | None = None
     step: str = "30s"
+    aggregate_by: list[str] = Field(default_factory=list)
 
     _env = field_validator("bearer_token_env")(_check_env_name)
+
+    @field_validator("aggregate_by")
+    @classmethod
+    def _label_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.match(r"^[a-zA-Z_][a-zA-Z0-9_]*$", name):
+                raise ValueError(f"{name!r} is not a Prometheus label name")
+        return value
 
 
 class AwsSettings(_Model):

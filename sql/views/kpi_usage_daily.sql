@@ -22,6 +22,9 @@ SELECT
            OR coalesce(requests_ok, 0) + coalesce(requests_failed, 0) > 0
     ) AS active_s,                                             -- seconds with traffic
     sum(kv_cache_usage * interval_s) AS kv_usage_s,            -- KV-cache fraction x seconds
-    sum(interval_s) FILTER (WHERE kv_cache_usage IS NOT NULL) AS kv_observed_s
+    sum(interval_s) FILTER (WHERE kv_cache_usage IS NOT NULL) AS kv_observed_s,
+    sum(prefix_cache_queries) AS prefix_cache_queries,         -- prompt tokens looked up
+    sum(prefix_cache_hits) AS prefix_cache_hits,               -- of those, found (tokens)
+    bool_or(emulated) AS emulated                              -- any emulated series
 FROM metric_intervals
 GROUP BY ALL;

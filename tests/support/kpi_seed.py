@@ -3,7 +3,8 @@
 The day D1 (2026-08-11) holds: 'chat' billed 10.00 USD (12.00 cash) for one busy and one idle
 hour; 'self' with no billing line, estimated at 2 GPU-hours x 2.00 USD; 'vmonly' priced by a
 VM-only row (no estimate possible); 'eu' billed 5.00 EUR; 0.33 USD of spend no rule claims;
-tokens from series no rule claims; a GPU no rule claims. D0, the day before, is the previous
+tokens from series no rule claims; a GPU no rule claims. chat's busy hour has prefix-cache
+counters and TTFT/ITL histograms; eu's telemetry is emulated. D0, the day before, is the previous
 period: 'chat' billed 8.00 USD for 200,000 output tokens.
 """
 
@@ -123,6 +124,16 @@ def seed(store: Store) -> Store:
                     list(reasons.values()) if reasons else None,
                 ],
             )
+        # chat's busy hour: prefix-cache counters and latency histograms (bucket increases)
+        con.execute(
+            "UPDATE metric_intervals SET prefix_cache_queries = 1000, prefix_cache_hits = 400, "
+            "ttft_hist = MAP {0.2: 6.0, 0.5: 8.0, 1.0: 9.0, 'inf'::DOUBLE: 10.0}, "
+            "itl_hist = MAP {0.02: 300000.0, 0.05: 390000.0, 'inf'::DOUBLE: 400000.0} "
+            "WHERE deployment_id = 'chat' AND interval_start = ?",
+            [_ts(D1, 10)],
+        )
+        # eu's telemetry comes from emulated series
+        con.execute("UPDATE metric_intervals SET emulated = true WHERE deployment_id = 'eu'")
         for host, minute, util, energy_mj in [
             ("host-chat", 0, 0.5, 1_000_000),
             ("host-chat", 30, 0.7, 1_400_000),

@@ -125,8 +125,11 @@ def metrics_server():  # type: ignore[no-untyped-def]
         yield server
 
 
-def start_prometheus(tmp: Path, targets: dict[str, str], *, tsdb: Path | None = None):  # type: ignore[no-untyped-def]
-    """Debian's prometheus on a free port, scraping `targets` (job -> URL) every second."""
+def start_prometheus(  # type: ignore[no-untyped-def]
+    tmp: Path, targets: dict[str, str], *, tsdb: Path | None = None, args: tuple[str, ...] = ()
+):
+    """Debian's prometheus on a free port, scraping `targets` (job -> URL) every second;
+    `args` are extra flags (e.g. --query.lookback-delta)."""
     import shutil
     import subprocess
     import time
@@ -157,6 +160,7 @@ def start_prometheus(tmp: Path, targets: dict[str, str], *, tsdb: Path | None = 
             f"--storage.tsdb.path={data}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--storage.tsdb.retention.time=100y",
+            *args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -174,3 +178,103 @@ def start_prometheus(tmp: Path, targets: dict[str, str], *, tsdb: Path | None = 
     proc.wait()
     log.close()
     pytest.fail(f"prometheus did not become ready; see {tmp / 'prometheus.log'}")
+
+
+class FaultyProxy:
+    """A real HTTP proxy in front of Prometheus that fails on purpose: the statuses in `inject`
+    answer the next requests (one each, before any is forwarded), and after `fail_after`
+    forwarded requests every request gets `fail_status`. Counts what it saw."""
+
+    def __init__(self, target: str) -> None:
+        import asyncio
+        import threading
+
+        self.target = target
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.inject: list[int] = []
+        self.fail_after: int | None = None
+        self.fail_status = 400
+        self.requests = 0
+        self.forwarded = 0
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import asyncio
+        import json
+
+        import aiohttp
+        from aiohttp import web
+
+        async def handle(request: web.Request) -> web.Response:
+            self.requests += 1
+            if self.inject:
+                status = self.inject.pop(0)
+                body = json.dumps({"status": "error", "errorType": "injected",
+                                   "error": f"injected {status}"})  # fmt: skip
+                return web.Response(
+                    status=status, text=body, headers={"Retry-After": "0"},
+                    content_type="application/json",
+                )  # fmt: skip
+            if self.fail_after is not None and self.forwarded >= self.fail_after:
+                body = json.dumps({"status": "error", "errorType": "injected",
+                                   "error": "injected failure after the first chunk"})  # fmt: skip
+                return web.Response(
+                    status=self.fail_status, text=body, content_type="application/json"
+                )
+            self.forwarded += 1
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(self.target + request.path_qs) as resp,
+            ):
+                return web.Response(
+                    status=resp.status, body=await resp.read(), content_type="application/json"
+                )
+
+        async def main() -> None:
+            app = web.Application()
+            app.router.add_get("/{tail:.*}", handle)
+            self._runner = web.AppRunner(app)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+            self._ready.set()
+
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(main())
+        self._loop.run_forever()
+
+    def __enter__(self) -> FaultyProxy:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import asyncio
+
+        fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        fut.result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+def backfill(tmp: Path, lines: list[str], name: str = "data") -> Path:
+    """OpenMetrics lines (TYPE lines included, no EOF) -> a TSDB made by promtool."""
+    import shutil
+    import subprocess
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed: apt-get install -y prometheus")
+    om = tmp / f"{name}.om"
+    om.write_text("\n".join([*lines, "# EOF"]) + "\n")
+    tsdb = tmp / f"{name}-tsdb"
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(om), str(tsdb)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return tsdb

@@ -76,7 +76,9 @@ def test_llama_server_tokens_reconcile(cstore: Store, tmp_path: Path, llama: Any
         after = counter(llama.base_url, "llamacpp:tokens_predicted_total")
         prompt_after = counter(llama.base_url, "llamacpp:prompt_tokens_total")
         wait_for_value(prom, "llamacpp:tokens_predicted_total", after)
-        until = datetime.now(UTC) + timedelta(seconds=1)
+        # the pull's last step is the one before `until` (aligned down to the 1 s grid): 2 s on,
+        # it evaluates after the scrape that saw the final value
+        until = datetime.now(UTC) + timedelta(seconds=2)
         dep = Deployment(
             id="tiny",
             model="tiny",
@@ -119,3 +121,56 @@ def test_llama_server_direct_scrape(cstore: Store, llama: Any) -> None:
     with cstore.read() as con:
         names = {r[0] for r in con.execute("SELECT DISTINCT metric FROM metric_samples").fetchall()}
     assert n > 0 and {"llamacpp:tokens_predicted_total", "llamacpp:prompt_tokens_total"} <= names
+
+
+def test_bench_and_collect_scrape_store_one_series(cstore: Store, llama: Any) -> None:
+    """The same /metrics scraped by a bench run's Scraper and by `collect scrape`: one set of
+    series (one parser, one key, one store), all counted for the deployment the rules name
+    (bench's copy used to be stored twice and land in 'unmapped'), the bench samples findable
+    by run id through the metric_samples view."""
+    import asyncio
+
+    import aiohttp
+    from unitcost.bench.scrape import Scraper
+    from unitcost.collectors import deployments
+
+    url = f"{llama.base_url}/metrics"
+    dep = Deployment(
+        id="tiny", model="tiny", match=DeploymentMatch(metric_labels={"engine": "llamacpp"})
+    )
+    deployments.sync(cstore, [dep])
+    scraper = Scraper(cstore, url, "run-1", interval_s=60)
+
+    async def bench_scrape() -> None:
+        async with aiohttp.ClientSession() as session:
+            await scraper.once(session)
+
+    asyncio.run(bench_scrape())
+    complete(llama.base_url, llama.model, 0)
+    scrape.collect(cstore, url=url, count=1)
+    complete(llama.base_url, llama.model, 1)
+    asyncio.run(bench_scrape())
+    assert scraper.errors == [] and scraper.scrapes == 2
+    with cstore.read() as con:
+        per_series = con.execute(
+            "SELECT metric, count(*), count(run_id), list(DISTINCT deployment_id) "
+            "FROM metric_samples WHERE metric LIKE 'llamacpp:%' GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        series = con.execute(
+            "SELECT count(*), count(DISTINCT (metric, series_key)) FROM metric_series "
+            "WHERE metric LIKE 'llamacpp:%'"
+        ).fetchone()
+        tokens = con.execute(
+            "SELECT deployment_id, sum(output_tokens) FROM metric_intervals GROUP BY ALL"
+        ).fetchall()
+        bench_rows = con.execute(
+            "SELECT count(*) FROM metric_samples WHERE run_id = 'run-1' "
+            "AND metric = 'llamacpp:tokens_predicted_total'"
+        ).fetchone()
+    names = {m for m, *_ in per_series}
+    assert {"llamacpp:tokens_predicted_total", "llamacpp:prompt_tokens_total"} <= names
+    assert series is not None and series[0] == series[1] == len(per_series)  # each stored once
+    for _metric, samples, from_bench, deps in per_series:
+        assert samples == 3 and from_bench == 2 and deps == ["tiny"]  # 2 bench + 1 collect
+    assert bench_rows == (2,)
+    assert tokens == [("tiny", 2.0 * MAX_TOKENS)]  # the two requests, counted once

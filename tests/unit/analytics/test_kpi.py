@@ -245,3 +245,36 @@ def test_capacity_from_scenarios_is_emulated_without_benchmarks(store: Store) ->
     assert 0 < self_row["capacity_utilization"] < 1
     assert rows[("chat", "USD")]["capacity_utilization"] is None
     assert any(w.startswith("chat: no capacity at the SLO") for w in report["warnings"])
+
+
+def test_cache_hit_rate_good_tokens_and_emulated(kstore: Store) -> None:
+    from unitcost.config import Scenario
+
+    chat_slo = Scenario(
+        name="chat", input_tokens=256, output_tokens=64, slo_ttft_ms=500, slo_tpot_ms=50,
+        deployment="chat",
+    )  # fmt: skip
+    with kstore.read() as con:
+        report = kpi_report(con, PERIOD, by="deployment", scenarios=[chat_slo], capacity_tps={})
+    rows = {(r["key"], r["currency"]): r for r in report["rows"]}
+    chat = rows[("chat", "USD")]
+    assert chat["cache_hit_rate"] == pytest.approx(0.4)
+    assert chat["prefill_tokens_saved"] == 400
+    # TTFT <= 500 ms: 8 of 10 requests; gaps <= 50 ms: 390,000 of 400,000 tokens
+    assert chat["good_output_tokens"] == pytest.approx(400_000 * 0.8 * 0.975)
+    assert chat["usd_per_1m_good_output_tokens"] == pytest.approx(10e6 / 312_000)
+    assert rows[("self", "USD")]["good_output_tokens"] is None  # no SLO, no histograms
+    assert rows[("eu", "EUR")]["emulated"] is True
+    assert chat["emulated"] is False
+
+
+def test_share_within_interpolates_inside_the_bucket() -> None:
+    import math
+
+    from unitcost.analytics.kpi import share_within
+
+    buckets = {0.2: 6.0, 0.5: 8.0, 1.0: 9.0, math.inf: 10.0}
+    assert share_within(buckets, 0.35) == pytest.approx(0.7)  # 6 + 2 x 0.15 / 0.3
+    assert share_within(buckets, 0.1) == pytest.approx(0.3)  # 6 x 0.1 / 0.2
+    assert share_within(buckets, 5.0) == pytest.approx(0.9)  # beyond the last finite bound
+    assert share_within({math.inf: 0.0}, 1.0) is None

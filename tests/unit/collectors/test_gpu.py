@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from unitcost.collectors import gpu
@@ -110,43 +112,75 @@ def test_collect_here(cstore: Store) -> None:
         assert con.execute("SELECT count(*) FROM collector_runs").fetchone() == (0,)
 
 
-def test_dcgm_text_becomes_gpu_samples() -> None:
-    from unitcost.collectors import dcgm, scrape
-
-    ts = datetime(2026, 1, 1, tzinfo=UTC)
-    samples = scrape.parse_text(
-        (FIXTURES / "metrics" / "dcgm-exporter-datadog-fixture-t4-a10g.txt").read_text(), ts
-    )
-    rows = dcgm.gpu_samples(samples)
-    power = {
-        s.labels["gpu_uuid"]: s.value for s in samples if s.metric == "DCGM_FI_DEV_POWER_USAGE"
-    }
-    fb = {s.labels["gpu_uuid"]: s.value for s in samples if s.metric == "DCGM_FI_DEV_FB_USED"}
-    util = {s.labels["gpu_uuid"]: s.value for s in samples if s.metric == "DCGM_FI_DEV_GPU_UTIL"}
-    seen = {
-        s.labels["gpu_uuid"] for s in samples if s.metric in dcgm.FIELDS and "gpu_uuid" in s.labels
-    }
-    assert {r.gpu_uuid for r in rows} == seen and len(rows) == len(seen) >= 2
-    assert set(power) <= seen
-    for r in rows:
-        assert r.source == "dcgm" and r.ts == ts and r.host
-        assert r.power_w == power.get(r.gpu_uuid)
-        if r.gpu_uuid in fb:
-            assert r.mem_used_bytes == int(fb[r.gpu_uuid] * 1024 * 1024)
-        if r.gpu_uuid in util:
-            assert r.util_gpu == util[r.gpu_uuid] / 100
-
-
 def test_parse_real_h200_query_recorded_by_device_check() -> None:
     """The exact command smi_sample() runs, as a real H200 answered it (nounits, idle)."""
     text = (FIXTURES / "metrics" / "nvidia-smi-query-h200-idle-580.159.04.csv").read_text()
     header = [h.split(" [", 1)[0] for h in text.splitlines()[0].split(", ")]
     # nvidia-smi answers alias fields (clocks.sm) under their canonical names (clocks.current.sm)
     assert len(header) == len(gpu.SMI_FIELDS) and header[:3] == list(gpu.SMI_FIELDS[:3])
-    (row,) = gpu.parse_smi_csv(text, host="h200-box")
+    (row,) = gpu.parse_smi_csv(text, host="h200-box", tz=UTC)  # recorded on a UTC machine
     assert row.gpu_model == "NVIDIA H200"
     assert row.gpu_uuid == "GPU-318eb115-59df-d31a-3373-156ffc6393ca"
     assert row.mem_total_bytes == 143771 * 1024 * 1024
     assert row.mem_used_bytes == 0 and row.util_gpu == 0.0
     assert row.power_w == 79.79 and row.sm_clock_mhz == 345.0 and row.temperature_c == 33.0
     assert row.ts == datetime(2026, 11, 28, 15, 38, 11, 942000, tzinfo=UTC)
+
+
+def test_smi_timestamp_is_local_time() -> None:
+    """nvidia-smi prints the machine's local wall time: read in its zone, stored in UTC."""
+    text = (FIXTURES / "metrics" / "nvidia-smi-query-h200-idle-580.159.04.csv").read_text()
+    (ny,) = gpu.parse_smi_csv(text, host="h", tz=ZoneInfo("America/New_York"))  # EST in Nov
+    assert ny.ts == datetime(2026, 11, 28, 20, 38, 11, 942000, tzinfo=UTC)
+    summer = text.replace("2026/11/28", "2026/07/28")
+    (dst,) = gpu.parse_smi_csv(summer, host="h", tz=ZoneInfo("America/New_York"))  # EDT
+    assert dst.ts == datetime(2026, 7, 28, 19, 38, 11, 942000, tzinfo=UTC)
+
+
+def test_smi_timestamp_default_is_this_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (FIXTURES / "metrics" / "nvidia-smi-query-h200-idle-580.159.04.csv").read_text()
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        (row,) = gpu.parse_smi_csv(text, host="h")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert row.ts == datetime(2026, 11, 28, 10, 8, 11, 942000, tzinfo=UTC)  # UTC+05:30
+
+
+def test_hourly_energy_is_a_counter_across_hours_and_resets(cstore: Store) -> None:
+    """Energy counted like any counter: an hour gets the increase since the sample before it
+    (across the hour boundary), and a counter reset (driver reload) is not a negative hour."""
+    samples = [  # (minutes after 10:00, cumulative mJ)
+        (0, 1_000_000),
+        (30, 1_900_000),  # 10:xx: +900 J
+        (70, 3_100_000),  # 11:10: +1200 J, most of it used in the 10:xx hour's last 30 minutes
+        (100, 3_400_000),  # 11:40: +300 J
+        (130, 200_000),  # 12:10: reset: the counter restarted, 200 J since
+        (150, 500_000),  # 12:30: +300 J
+    ]
+    with cstore.write() as con:
+        for minutes, mj in samples:
+            con.execute(
+                "INSERT INTO gpu_samples (host, gpu_uuid, ts, source, energy_mj) VALUES "
+                "('h', 'GPU-1', TIMESTAMPTZ '2025-03-01 10:00:00+00' + INTERVAL (?) MINUTE, "
+                "'nvml', ?)",
+                [minutes, mj],
+            )
+        con.execute(
+            "INSERT INTO gpu_samples (host, gpu_uuid, ts, source, power_w) VALUES "
+            "('h', 'GPU-1', TIMESTAMPTZ '2025-03-01 11:20:00+00', 'nvidia-smi', 300)"
+        )
+    with cstore.read() as con:
+        got = con.execute(
+            "SELECT source, hour(hour), energy_j, samples FROM gpu_utilization_hourly ORDER BY 1, 2"
+        ).fetchall()
+    assert got == [
+        ("nvidia-smi", 11, None, 1),  # no counter: NULL, never 0
+        ("nvml", 10, 900.0, 2),
+        ("nvml", 11, 1500.0, 2),
+        ("nvml", 12, 500.0, 2),
+    ]
+    total = sum(e for _, _, e, _ in got if e is not None)
+    assert total == (3_400_000 - 1_000_000 + 500_000) / 1000  # every joule, once

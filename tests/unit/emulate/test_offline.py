@@ -71,3 +71,19 @@ def test_openmetrics_is_grouped_and_ends_with_eof() -> None:
     assert n == sum(1 for line in text.splitlines() if line and not line.startswith("#"))
     assert text.count('gpu="1"') > 0  # one DCGM series per GPU of the tensor-parallel pair
     assert all('emulated="true"' in line for line in text.splitlines() if line[:1] not in "#")
+
+
+def test_prefix_cache_counters_are_plausible_and_seeded() -> None:
+    pts, inc = _run(days=2, step=300)
+    assert inc is not None
+    q = [p.counters["prefix_queries"] for p in pts]
+    h = [p.counters["prefix_hits"] for p in pts]
+    assert all(b <= a for a, b in zip(q, h, strict=True))  # never more hits than lookups
+    before = [p for p in pts if p.ts < inc.end][-1]
+    assert before.counters["prefix_queries"] == before.counters["prompt_tokens"]
+    rate = before.counters["prefix_hits"] / before.counters["prefix_queries"]
+    assert 0.2 < rate < 0.6
+    after = [p for p in pts if p.ts >= inc.restart_end]
+    assert after[0].counters["prefix_hits"] < after[0].counters["prefix_queries"] * rate  # cold
+    again, _ = _run(days=2, step=300)
+    assert [p.counters["prefix_hits"] for p in again] == h  # seeded: the same every run
