@@ -95,11 +95,16 @@ def seed_energy(store: Store) -> None:
     ]
     with store.write() as con:
         for metric, key, values in rows:
+            (sid,) = con.execute(
+                "INSERT INTO metric_series (source, source_kind, metric, series_key, labels) "
+                "VALUES ('http://emu/metrics', 'scrape', ?, ?, map()) RETURNING series_id",
+                [metric, f"{metric}{{{key}}}"],
+            ).fetchone() or (None,)
             for j, v in enumerate(values):
                 con.execute(
-                    "INSERT INTO metric_samples (source, metric, series_key, ts, value, run_id) "
-                    "VALUES ('http://emu/metrics', ?, ?, ?, ?, 'm8-c8')",
-                    [metric, key, T0 + timedelta(seconds=5 * j), float(v)],
+                    "INSERT INTO metric_points (series_id, ts, value, run_id) "
+                    "VALUES (?, ?, ?, 'm8-c8')",
+                    [sid, T0 + timedelta(seconds=5 * j), float(v)],
                 )
 
 
