@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from unitcost.dashboard import queries, ui
 from unitcost.dashboard.filters import period_choices
-from unitcost.dashboard.review.model import Metric, Review
+from unitcost.dashboard.review.model import Metric, Review, Section
 
 from unitcost.errors import UnitcostError
 
@@ -16,33 +16,38 @@ MIME = {
 }
 
 
+def section(s: Section) -> None:
+    """One section of the review as the page draws it (the files hold the same content)."""
+    if s.intro:
+        st.write(s.intro)
+    groups: dict[str, list[Metric]] = {}
+    for m in s.metrics:
+        groups.setdefault(m.group, []).append(m)
+    for group, metrics in groups.items():
+        st.markdown(f"**{group}**")
+        for start in range(0, len(metrics), 3):
+            for col, m in zip(st.columns(3), metrics[start : start + 3], strict=False):
+                col.metric(m.label, m.value, help=m.definition)
+                col.caption(f"{m.previous} ({m.change})")
+    for c in s.charts:
+        ui.chart(c.fig, c.data.df, f"review {c.data.sheet}", caption=c.caption)
+    for t in s.tables:
+        st.markdown(f"**{t.title}**")
+        ui.table(t.df, f"review {t.sheet}")
+        if t.caption:
+            st.caption(t.caption)
+    for n in s.notes:
+        st.caption(n)
+
+
 def preview(r: Review) -> None:
-    """The review's sections as the page draws them (the files hold the same content)."""
+    """The review, one section at a time (drawing every chart and table at once is slow)."""
     st.caption(f"{r.period_text} · compared with {r.previous_label}")
     if r.labels:
         st.warning("\n".join(f"- {label}" for label in r.labels))
-    for s in r.sections:
-        st.header(s.title)
-        if s.intro:
-            st.write(s.intro)
-        groups: dict[str, list[Metric]] = {}
-        for m in s.metrics:
-            groups.setdefault(m.group, []).append(m)
-        for group, metrics in groups.items():
-            st.markdown(f"**{group}**")
-            for start in range(0, len(metrics), 3):
-                for col, m in zip(st.columns(3), metrics[start : start + 3], strict=False):
-                    col.metric(m.label, m.value, help=m.definition)
-                    col.caption(f"{m.previous} ({m.change})")
-        for c in s.charts:
-            ui.chart(c.fig, c.data.df, f"review {c.data.sheet}", caption=c.caption)
-        for t in s.tables:
-            st.markdown(f"**{t.title}**")
-            ui.table(t.df, f"review {t.sheet}")
-            if t.caption:
-                st.caption(t.caption)
-        for n in s.notes:
-            st.caption(n)
+    titles = [s.title for s in r.sections]
+    title = st.radio("Section", titles, horizontal=True, key="review_section")
+    section(r.sections[titles.index(title)])
 
 
 def main() -> None:

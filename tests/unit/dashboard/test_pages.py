@@ -229,3 +229,18 @@ def test_an_edited_config_counts_at_once(seeded_app: Run, tmp_path: Path) -> Non
     (tmp_path / "unitcost.toml").write_text("")  # the scenario removed from the config
     after = [m.value for m in seeded_app().metric if m.label == "Capacity utilization"]
     assert after[1] == "—"
+
+
+def test_review_page_previews_each_section(seeded_app: Run) -> None:
+    at = seeded_app("app_pages/review.py")
+    _no_exception(at)
+    assert at.selectbox(key="review_quarter").value == "2026Q3"
+    values = [(m.label, m.value) for m in at.metric]
+    assert ("Spend (mixed)", "22.00 USD") in values  # the review's figures are the kpi's
+    assert ("Cost per 1M output tokens", "27.50 USD") in values
+    at.radio(key="review_section").set_value("Tier recommendations").run()
+    _no_exception(at)
+    table = next(d.value for d in at.dataframe if "savings_usd_per_month" in d.value.columns)
+    assert list(table["scenario"]) == ["self-chat"]
+    labels = [b.proto.label for b in at.button]
+    assert "Prepare PDF, HTML and XLSX" in labels
