@@ -35,7 +35,7 @@ from unitcost.store import Store
 pytestmark = pytest.mark.perf
 
 SAMPLES = int(os.environ.get("UNITCOST_PERF_SAMPLES", "100000000"))
-ROUNDS = int(os.environ.get("UNITCOST_PERF_ROUNDS", "5"))
+ROUNDS = int(os.environ.get("UNITCOST_PERF_ROUNDS", "3"))
 GOAL_QUERIES_S = 0.250
 GOAL_DRAWN_S = 3.0
 PAGES = {
@@ -183,6 +183,7 @@ def _plain_scan(path: Path) -> float:
     return statistics.median(times)
 
 
+@pytest.mark.timeout(7200)
 def test_page_queries(perf_store: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     import streamlit as st
     from streamlit import logger
@@ -229,6 +230,7 @@ def test_page_queries(perf_store: tuple[Path, Path], monkeypatch: pytest.MonkeyP
     st.cache_resource.clear()
 
 
+@pytest.mark.timeout(3600)
 def test_pages_drawn_in_chromium(perf_store: tuple[Path, Path], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
