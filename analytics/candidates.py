@@ -117,6 +117,36 @@ def model_rule(
     return "any", None
 
 
+def models_considered(
+    rule: tuple[str, Any], considered: Iterable[str], deployment: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The JSON's `models`: which rule picked the models, the models it let in, and why."""
+    kind, value = rule
+    if kind == "allowed":
+        why = f"allowed_models: only {', '.join(sorted(value))}"
+    elif kind == "floor":
+        why = (
+            f"quality_floor: models of at least {value / 1e9:.1f}B parameters, benchmarked or "
+            "in the emulator's catalog"
+        )
+    elif kind == "deployment":
+        dep = deployment or {}
+        why = (
+            f"no allowed_models or quality_floor: only the model deployment "
+            f"{dep.get('deployment_id')!r} serves today ({dep.get('model')}), so quantization, "
+            "GPU and price may change but not the model; set allowed_models or quality_floor "
+            "to consider others"
+        )
+    else:
+        why = (
+            "no allowed_models, quality_floor or deployment: every benchmarked model and every "
+            "model in the emulator's catalog"
+        )
+    names = sorted(set(considered), key=str.lower)
+    rules = {"allowed": "allowed_models", "floor": "quality_floor", "deployment": "deployment"}
+    return {"rule": rules.get(kind, "any"), "considered": names, "why": why}
+
+
 def _same_model(a: str, b: str) -> bool:
     """Names of one model: equal, or the same catalog entry (id vs served name)."""
     if a.lower() == b.lower():

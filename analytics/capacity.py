@@ -134,7 +134,7 @@ def _measured(
 ) -> CapacityAssessment:
     terms = slo.terms()
     fit_runs = sorted(runs, key=lambda r: r.load)
-    passing = [r for r in fit_runs if r.goodput_fraction(terms) >= slo.attainment]
+    passing = [r for r in fit_runs if r.attains(terms, slo.attainment)]
     emulated = any(r.emulated for r in runs)
     warn = _roofline_warnings(config, runs)
     _, out_mean = mean_shape(runs)

@@ -6,6 +6,8 @@ Definitions (sql/queries/recommend_demand.sql, sql/views/demand_hourly.sql):
   peak_rps    the busiest 5 minutes of the window: (ok + failed requests) / seconds covered.
   profile     per hour of day (UTC): the highest hourly mean request rate that hour reached on
               any day of the window, so a fleet scaled to it serves every day's hour.
+  emulated    the deployment's telemetry is simulated: `emulate offline` labels the deployment
+              it writes deployments.labels['emulated'] = 'true'.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Demand:
     window_end: datetime
     peak_rps: float
     hourly_rps: dict[int, float]  # hour of day (UTC) -> busiest hourly mean rate that hour
+    emulated: bool = False  # from emulated telemetry, not measured traffic
 
 
 def deployment_demand(
@@ -49,4 +52,5 @@ def deployment_demand(
         window_end=rows[0]["window_end"],
         peak_rps=float(rows[0]["peak_rps"]),
         hourly_rps={int(r["hour_of_day"]): float(r["rps"]) for r in rows},
+        emulated=bool(rows[0]["emulated"]),
     )

@@ -77,6 +77,23 @@ class RunEvidence:
         good = sum(1 for m in self.per_request if metrics.meets_slo(m, slo))
         return good / total
 
+    def attains(self, slo: Mapping[str, float], attainment: float) -> bool:
+        """goodput_fraction(slo) >= attainment, with each request judged by metrics.meets_slo
+        and the pass stopped as soon as the rest cannot change the answer."""
+        total = self.requests_ok + self.requests_failed
+        if not total:
+            return attainment <= 0.0
+        good = 0
+        left = len(self.per_request)
+        for m in self.per_request:
+            if good / total >= attainment:
+                return True
+            if (good + left) / total < attainment:
+                return False
+            good += metrics.meets_slo(m, slo)
+            left -= 1
+        return good / total >= attainment
+
     def quantile(self, term: str, q: float) -> float | None:
         """The q-quantile (0-1) of an SLO term's values over ok requests, in ms."""
         key = metrics.SLO_KEYS[term]

@@ -14,6 +14,7 @@ from rich.table import Table
 from unitcost.analytics import kpi as kpi_mod
 from unitcost.analytics.period import FORMS, default_period, parse_period
 
+from unitcost import prices
 from unitcost.errors import InputError
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def kpi(app: App, period: str | None, by: str, grain: str | None, basis: str, fm
     Every figure's definition is printed with it (--format json: "definitions").
     """
     by = parse_by(by)
+    prices.apply_config(app.store, app.loaded.settings.prices)  # estimates use [[prices]] too
     with app.store.read() as con:
         p = parse_period(period) if period else default_period(con)
         report = kpi_mod.kpi_report(

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+from unitcost.analytics.batch import solve_batch
 from unitcost.analytics.candidates import (
     Candidate,
     Rejection,
@@ -25,6 +26,7 @@ from unitcost.analytics.candidates import (
     config_capacity,
     model_refusal,
     model_rule,
+    models_considered,
     parameter_count,
     price_candidates,
 )
@@ -36,13 +38,13 @@ from unitcost.analytics.hosted import baseline, hosted_price
 from unitcost.analytics.kpi import deployment_cost_per_hour
 from unitcost.analytics.period import day_range, default_period
 from unitcost.analytics.tiers import (
+    TIME_LIMIT_S,
     Constraints,
     Option,
     Solution,
     alone_cost,
     prune,
     solve,
-    solve_batch,
 )
 from unitcost.analytics.whatif import HOURS_PER_MONTH, autoscaling, sensitivity
 
@@ -65,9 +67,19 @@ DEFINITIONS = {
     "(unitcost kpi, allocation basis) over the demand window",
     "savings_usd_per_month": "(current_usd_per_hour - usd_per_hour) x 730 hours",
     "spot": "spot capacity counts at (1 - spot_interruption_rate); the fleet still serves the "
-    "peak after survive_preemptions spot replicas go",
+    "peak after its survive_preemptions largest spot replicas go; on-demand replicas alone "
+    "serve at least (1 - max_spot_share) of the peak",
     "peak_rps": "scenarios[].peak_rps, else the deployment's busiest 5 minutes in the last 7 "
     "days of its traffic metrics",
+    "demand.emulated": "the deployment's traffic metrics come from `unitcost emulate offline` "
+    "(its deployments.labels['emulated'] = 'true'): the peak and hourly profile derived from "
+    "them are simulated, not measured",
+    "models": "which models the scenario considers: allowed_models, else models of at least "
+    "quality_floor parameters, else only the model its deployment serves today, else any; "
+    "`considered` lists those the rule let in",
+    "sensitivity.change": "none (the same fleet, or a tie with keeping it), equivalent (another "
+    "fleet at today's cost within 1% and the same capacity per GPU type and price model within "
+    "5%), material (the choice changes: choice_changed) or infeasible",
 }
 
 
@@ -181,9 +193,11 @@ def _constraints(s: Scenario, demand: float) -> Constraints:
 
 
 def _candidates(
-    ctx: _Context, s: Scenario, slo: Slo, shape: TokenShape, deployment_model: str | None
-) -> tuple[list[Candidate], list[Rejection]]:
-    rule = model_rule(s.allowed_models, s.quality_floor, deployment_model)
+    ctx: _Context, s: Scenario, slo: Slo, shape: TokenShape, dep: dict[str, Any] | None
+) -> tuple[list[Candidate], list[Rejection], dict[str, Any]]:
+    """Candidates, rejections, and the JSON's `models` (the model rule and what it let in)."""
+    rule = model_rule(s.allowed_models, s.quality_floor, dep["model"] if dep else None)
+    considered: set[str] = set()
     configs: list[tuple[ConfigKey, list[RunEvidence]]] = [
         (runs[0].config, runs) for runs in ctx.evidence.values() if runs
     ]
@@ -198,6 +212,7 @@ def _candidates(
             if runs:  # catalog entries outside the rule are not worth a line each
                 rejected.append(Rejection(config, refusal, None, basis))
             continue
+        considered.add(config.model)
         cap, reason = config_capacity(config, runs, slo, shape)
         if cap is None:
             rejected.append(Rejection(config, reason or "no capacity", None, basis))
@@ -206,7 +221,7 @@ def _candidates(
         if why is not None:
             rejected.append(Rejection(config, why, None, basis))
         cands.extend(priced)
-    return cands, rejected
+    return cands, rejected, models_considered(rule, considered, dep)
 
 
 def _choice_json(
@@ -299,12 +314,18 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
                 + f"; set {where}.peak_rps"
             )
         peak = demand.peak_rps
+    if demand is not None and demand.emulated:
+        used = "its peak and hourly profile" if s.peak_rps is None else "its hourly profile"
+        warnings.append(
+            f"the demand of deployment {s.deployment!r} comes from EMULATED telemetry "
+            f"(`unitcost emulate offline`): {used} are simulated, not measured traffic"
+        )
     if not ctx.evidence:
         warnings.append(
             "no benchmark runs stored: every candidate is EMULATED (measure with "
             "`unitcost bench run --capacity`)"
         )
-    cands, rejected = _candidates(ctx, s, slo, shape, dep["model"] if dep else None)
+    cands, rejected, models = _candidates(ctx, s, slo, shape, dep)
     options = [_option(c, s.is_batch) for c in cands]
     kept, dominated = prune(options)
     demand_value = float(s.batch_tokens) if s.is_batch and s.batch_tokens else float(peak or 0)
@@ -312,6 +333,12 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
     sol = solve_batch(kept, cons) if s.is_batch else solve(kept, cons)
     if not cands and sol.status == "infeasible":
         sol = Solution("infeasible", 0.0, (), _no_candidate_reason(rejected, slo))
+    if sol.gap is not None:
+        warnings.append(
+            f"the solver stopped at its {TIME_LIMIT_S:g} s limit: this fleet is within "
+            f"{sol.gap:.2%} of the least cost, not proven the least (narrow the candidates "
+            "with allowed_models or quality_floor)"
+        )
     by_key = {c.key: c for c in cands}
     choice = [
         _choice_json(by_key[p.key], p.on_demand, p.spot, s.is_batch, p.hours) for p in sol.picks
@@ -365,7 +392,9 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
             "batch_tokens": s.batch_tokens,
             "deadline_hours": s.deadline_hours,
             "window": window,
+            "emulated": bool(demand and demand.emulated),
         },
+        "models": models,
         "choice": choice,
         "usd_per_hour": None if usd is None else round(usd, 6),
         "usd_per_1m_output_tokens": None if per_1m is None else round(per_1m, 6),
@@ -373,7 +402,7 @@ def _one(con: duckdb.DuckDBPyConnection, ctx: _Context, s: Scenario, index: int)
         "hours": None if sol.hours is None else round(sol.hours, 4),
         "current_usd_per_hour": current,
         "savings_usd_per_month": savings,
-        "sensitivity": sensitivity(kept, low_spot, cons, sol)
+        "sensitivity": sensitivity(options, low_spot, cons, sol)
         if sol.status == "optimal" and not s.is_batch
         else [],
         "autoscaling": autoscaling(kept, cons, sol, demand.hourly_rps, window or {})

@@ -6,40 +6,50 @@ Integer x_i on-demand and y_i spot replicas; minimise sum(c_i x_i + s_i y_i) sub
 
   expected capacity   sum(r_i x_i) + (1 - p) sum(r_i y_i) >= D      (spot derated by its
                                                                      interruption rate p)
-  preemptions         the fleet still serves D after k spot replicas go: the k lost are taken
-                      to be of the largest spot replica the fleet uses (R >= r_i when y_i > 0),
-                      so sum(r x) + sum(r y) - k R >= D, or else on demand alone covers D
-                      (sum(r x) >= D; a binary picks which). Conservative when the fleet holds
-                      fewer than k spot replicas of its largest type.
-  spot share          sum(r_i y_i) <= m * (sum(r_i x_i) + sum(r_i y_i))
+  preemptions         the fleet still serves D after its k largest spot replicas go (all of
+                      its spot replicas when it holds fewer than k): exact, see below
+  spot share          on demand alone serves (1 - m) D: sum(r_i x_i) >= (1 - m) D, so at
+                      most a share m of the peak rests on spot (if every spot replica went at
+                      once, the rest would still serve (1 - m) of the peak)
   replicas            sum(x_i + y_i) >= min_replicas
   quotas              sum(gpus_i (x_i + y_i)) <= Q_g for each GPU type g with a quota.
 A mix of GPU types can win: replicas come in whole units, and two sizes round up less than one.
 Ties go to fewer replicas.
 
-Batch work (`solve_batch`): no SLO; option i turns out t_i output tokens/s at full load
-(spot derated by p) at c_i USD/hour. Continuous replica-hours h_i and integer replicas n_i:
-minimise sum(c_i h_i) subject to sum(3600 t_i h_i) >= tokens, h_i <= deadline x n_i (the work
-is done by the deadline), quotas on n_i and the spot share of tokens. The cheapest tokens per
-dollar win; the deadline decides how many replicas run at once.
+Preemptions, exactly: the capacity left after the k largest of a multiset of spot replicas go
+is max over t >= 0 of sum(r x) + sum(min(r_i, t) y_i) - k t (the sum of the k largest values
+is min over t of k t + sum((v - t)+), its LP dual), and the maximum is at t = 0 (on demand
+alone) or at a spot capacity. So the fleet survives iff one of these finitely many linear rows
+holds; a binary per t (at least one set) makes the disjunction. Every constraint is monotone
+in a replica's capacity, which is what lets analytics/dominance.py drop, exactly, every lane
+(an option on demand, or on spot) that another no dearer and no smaller lane can replace:
+after that, a few lanes are left and HiGHS proves the optimum in milliseconds.
 
 When no fleet satisfies everything, `reason` says what binds: the constraint whose removal
-makes it feasible, with the figures.
+makes it feasible, with the figures. Batch work has its own program (analytics/batch.py).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from numpy.typing import NDArray
+from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
+from unitcost.analytics.dominance import undominated
 
 Status = Literal["optimal", "infeasible"]
-_TIE = 1e-6  # USD/hour per replica: among equal-cost fleets, the one with fewer replicas
-_TIME_LIMIT_S = 10.0
+TIE = 1e-6  # USD/hour per replica: among equal-cost fleets, the one with fewer replicas
+TIME_LIMIT_S = 10.0
+_GAP = 1e-9  # relative MIP gap: the optimum, not one within HiGHS's default 0.01 %
+# HiGHS's feasibility-jump heuristic (HiGHS 1.10+) takes most of the time on programs this
+# small (ERGO-Code/HiGHS#2477: it loops on a tiny MIP); branch and bound alone proves the
+# optimum three times sooner here. scipy hands options it does not know to HiGHS verbatim.
+_HIGHS_OPTIONS = {"mip_heuristic_run_feasibility_jump": False}
 
 
 @dataclass(frozen=True)
@@ -84,109 +94,203 @@ class Solution:
     capacity: float = 0.0  # nominal, every replica up (req/s or tokens/s)
     usd_total: float | None = None  # batch: the job's cost
     hours: float | None = None  # batch: when the job is done
+    gap: float | None = None  # relative gap left at the time limit; None: proven optimal
 
 
-def _infeasible(reason: str) -> Solution:
+def infeasible(reason: str) -> Solution:
     return Solution("infeasible", 0.0, (), reason)
 
 
-def _ub(o: Option, c: Constraints, price: float | None) -> float:
-    """Upper bound on one option's replicas: enough alone for everything, plus slack."""
-    if price is None or o.capacity <= 0:
-        return 0.0
-    alone = math.ceil(c.demand / (o.capacity * (1.0 - c.interruption_rate)))
+def _ub(capacity: float, c: Constraints) -> float:
+    """Most replicas of one lane an optimal fleet can hold: with one fewer, that lane alone
+    would still serve the demand (derated as spot, after losing k of them), so the last one
+    only adds cost."""
+    alone = math.ceil(c.demand / (capacity * (1.0 - c.interruption_rate)))
     return float(alone + c.min_replicas + c.survive_preemptions + 1)
 
 
 def solve(options: Sequence[Option], c: Constraints) -> Solution:
     """Least USD/hour fleet of on-demand and spot replicas meeting `c` (interactive)."""
     if not options:
-        return _infeasible("no candidate left to choose from (see `rejected`)")
+        return infeasible("no candidate left to choose from (see `rejected`)")
     sol = _solve(options, c)
-    return sol if sol.status == "optimal" else _infeasible(_explain(options, c))
+    if sol.status == "optimal" or sol.reason:
+        return sol
+    return infeasible(_explain(options, c))
+
+
+@dataclass(frozen=True)
+class _Lanes:
+    """The ways to buy a replica (an option on demand or on spot), dominated ones dropped."""
+
+    option: NDArray[np.int64]  # index into the options
+    spot: NDArray[np.bool_]
+    price: NDArray[np.float64]  # USD/hour per replica
+    cap: NDArray[np.float64]  # req/s per replica
+    gpus: NDArray[np.int64]
+    group: NDArray[np.int64]  # GPU type, as an index into groups
+    groups: list[str]
+
+    def only(self, keep: NDArray[np.bool_]) -> _Lanes:
+        return _Lanes(
+            self.option[keep], self.spot[keep], self.price[keep], self.cap[keep],
+            self.gpus[keep], self.group[keep], self.groups,
+        )  # fmt: skip
+
+
+def _lanes(options: Sequence[Option], c: Constraints) -> _Lanes:
+    groups: dict[str, int] = {}
+    group = np.array([groups.setdefault(o.gpu_type, len(groups)) for o in options], np.int64)
+    cap = np.array([o.capacity for o in options], np.float64)
+    gpus = np.array([o.gpus for o in options], np.int64)
+    # One on-demand lane then one spot lane per option; a missing price is no lane.
+    od = np.array([np.nan if o.od_usd_per_hour is None else o.od_usd_per_hour for o in options])
+    sp = np.array([np.nan if o.spot_usd_per_hour is None else o.spot_usd_per_hour for o in options])
+    if c.max_spot_share <= 0:
+        sp[:] = np.nan
+    price = np.stack([od, sp], axis=1).ravel()
+    idx = np.repeat(np.arange(len(options), dtype=np.int64), 2)
+    ln = _Lanes(
+        idx,
+        np.tile(np.array([False, True]), len(options)),
+        price,
+        cap[idx],
+        gpus[idx],
+        group[idx],
+        list(groups),
+    ).only(~np.isnan(price) & (cap[idx] > 0))
+    quota = {groups[g] for g in c.quotas if g in groups}
+    return ln.only(undominated(ln.price, ln.cap, ln.spot, ln.group, ln.gpus, quota))
 
 
 def _solve(options: Sequence[Option], c: Constraints) -> Solution:
-    n = len(options)
-    k = c.survive_preemptions
-    r = np.array([o.capacity for o in options])
-    ub_x = np.array([_ub(o, c, o.od_usd_per_hour) for o in options])
-    ub_y = np.array([_ub(o, c, o.spot_usd_per_hour) for o in options])
-    if c.max_spot_share <= 0:
-        ub_y[:] = 0
-    cost = [o.od_usd_per_hour or 0.0 for o in options] + [
-        o.spot_usd_per_hour or 0.0 for o in options
-    ]
-    # Variables: x (n), y (n), then with preemptions: s (n binaries), R, z.
-    nv = 2 * n + (n + 2 if k else 0)
-    obj = np.zeros(nv)
-    obj[: 2 * n] = np.array(cost) + _TIE
-    lb, ub = np.zeros(nv), np.zeros(nv)
-    ub[:n], ub[n : 2 * n] = ub_x, ub_y
-    integrality = np.ones(nv, dtype=np.int64)
-    rows: list[np.ndarray] = []
+    """The program over the undominated lanes; infeasible with no reason when nothing fits."""
+    ln = _lanes(options, c)
+    n, k = len(ln.price), c.survive_preemptions
+    if n == 0:
+        return infeasible("")
+    od, sp = ~ln.spot, ln.spot
+    r_od, r_sp = np.where(od, ln.cap, 0.0), np.where(sp, ln.cap, 0.0)
+    # Variables: a replica count per lane, then a binary w_t per preemption row (module
+    # docstring): t = 0 and each spot capacity, only when preemptions are asked for.
+    ts = np.unique(np.concatenate([[0.0], ln.cap[sp]])) if k and sp.any() else np.zeros(0)
+    nt = len(ts)
+    rows: list[NDArray[np.float64]] = []
     lo: list[float] = []
     hi: list[float] = []
 
-    def add(row: np.ndarray, low: float, high: float) -> None:
-        rows.append(row)
+    def add(lanes_part: NDArray[np.float64], low: float, high: float) -> None:
+        rows.append(np.concatenate([lanes_part, np.zeros(nt)]))
         lo.append(low)
         hi.append(high)
 
-    row = np.zeros(nv)
-    row[:n], row[n : 2 * n] = r, (1.0 - c.interruption_rate) * r
-    add(row, c.demand, np.inf)
-    row = np.zeros(nv)
-    row[: 2 * n] = 1.0
-    add(row, float(c.min_replicas), np.inf)
+    add(r_od + (1.0 - c.interruption_rate) * r_sp, c.demand, np.inf)
+    add(np.ones(n), float(c.min_replicas), np.inf)
     if c.max_spot_share < 1.0:
-        row = np.zeros(nv)
-        row[:n], row[n : 2 * n] = -c.max_spot_share * r, (1.0 - c.max_spot_share) * r
-        add(row, -np.inf, 0.0)
-    quota_rows = {g: q for g, q in c.quotas.items() if any(o.gpu_type == g for o in options)}
-    for g, q in quota_rows.items():
-        row = np.zeros(nv)
-        for i, o in enumerate(options):
-            if o.gpu_type == g:
-                row[i] = row[n + i] = o.gpus
-        add(row, -np.inf, float(q))
-    if k:
-        s0, big_r, z = 2 * n, 3 * n, 3 * n + 1
-        ub[s0 : s0 + n] = 1.0
-        ub[big_r] = float(r.max())
-        integrality[big_r] = 0
-        ub[z] = 1.0
-        # Tight big-Ms (a weak one slows branch and bound): z = 0 relaxes the first row by
-        # at most D + k R (capacity is never negative), z = 1 the second by D.
-        m_lose, m_od = c.demand + k * float(r.max()), c.demand
-        for i in range(n):  # y_i > 0 -> s_i = 1 -> R >= r_i
-            row = np.zeros(nv)
-            row[n + i], row[s0 + i] = 1.0, -max(ub_y[i], 1.0)
-            add(row, -np.inf, 0.0)
-            row = np.zeros(nv)
-            row[s0 + i], row[big_r] = r[i], -1.0
-            add(row, -np.inf, 0.0)
-        row = np.zeros(nv)  # z = 0: sum(r x) + sum(r y) - k R >= D
-        row[:n], row[n : 2 * n], row[big_r], row[z] = r, r, -k, m_lose
-        add(row, c.demand, np.inf)
-        row = np.zeros(nv)  # z = 1: sum(r x) >= D
-        row[:n], row[z] = r, -m_od
-        add(row, c.demand - m_od, np.inf)
-    res = milp(
-        obj,
-        integrality=integrality,
-        bounds=Bounds(lb, ub),
-        constraints=LinearConstraint(np.array(rows), np.array(lo), np.array(hi)),
-        options={"time_limit": _TIME_LIMIT_S},
+        add(r_od, (1.0 - c.max_spot_share) * c.demand, np.inf)
+    for name, q in c.quotas.items():
+        if name in ln.groups:
+            mine = ln.group == ln.groups.index(name)
+            if mine.any():
+                add(np.where(mine, ln.gpus, 0).astype(np.float64), -np.inf, float(q))
+    for j, t in enumerate(ts):
+        # w_t = 1: sum(r x) + sum(min(r, t) y) >= D + k t; w_t = 0 leaves it trivially true.
+        add(r_od + np.minimum(r_sp, t), 0.0, np.inf)
+        rows[-1][n + j] = -(c.demand + k * t)
+    if nt:
+        rows.append(np.concatenate([np.zeros(n), np.ones(nt)]))
+        lo.append(1.0)
+        hi.append(np.inf)
+    res = run_milp(
+        np.concatenate([ln.price + TIE, np.zeros(nt)]),
+        np.ones(n + nt, dtype=np.int64),
+        Bounds(np.zeros(n + nt), np.concatenate([[_ub(r, c) for r in ln.cap], np.ones(nt)])),
+        LinearConstraint(np.array(rows), np.array(lo), np.array(hi)),
     )
-    if res.x is None or res.status not in (0, 1):
-        return _infeasible("")
-    x = np.rint(res.x[:n]).astype(int)
-    y = np.rint(res.x[n : 2 * n]).astype(int)
+    if res.x is None:
+        if res.status == 1:
+            return infeasible(
+                f"the solver found no fleet within its {TIME_LIMIT_S:g} s limit (not proven "
+                "infeasible: narrow the candidates with allowed_models or quality_floor)"
+            )
+        return infeasible("")
+    count = np.rint(res.x[:n]).astype(np.int64)
+    x = np.zeros(len(options), dtype=np.int64)
+    y = np.zeros(len(options), dtype=np.int64)
+    np.add.at(x, ln.option[od], count[od])
+    np.add.at(y, ln.option[sp], count[sp])
     picks = tuple(Pick(o.key, int(x[i]), int(y[i])) for i, o in enumerate(options) if x[i] or y[i])
-    usd = sum((o.od_usd_per_hour or 0.0) * x[i] + (o.spot_usd_per_hour or 0.0) * y[i]
-              for i, o in enumerate(options))  # fmt: skip
-    return Solution("optimal", float(usd), picks, None, float(r @ (x + y)))
+    gap = None if res.status == 0 else float(res.mip_gap)
+    return Solution(
+        "optimal", fleet_usd(options, picks), picks, None, fleet_capacity(options, picks),
+        gap=gap,
+    )  # fmt: skip
+
+
+def run_milp(
+    cost: NDArray[np.float64],
+    integrality: NDArray[np.int64],
+    bounds: Bounds,
+    constraints: LinearConstraint,
+) -> OptimizeResult:
+    """scipy.optimize.milp with the time limit, the gap and the HiGHS options above; without
+    the HiGHS options where this HiGHS does not have them."""
+    options: dict[str, Any] = {"time_limit": TIME_LIMIT_S, "mip_rel_gap": _GAP}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+        try:
+            return milp(
+                cost, integrality=integrality, bounds=bounds, constraints=constraints,
+                options=cast(Any, {**options, **_HIGHS_OPTIONS}),  # beyond scipy's keys
+            )  # fmt: skip
+        except AttributeError:  # an older HiGHS, without feasibility jump
+            return milp(
+                cost, integrality=integrality, bounds=bounds, constraints=constraints,
+                options=cast(Any, options),
+            )  # fmt: skip
+
+
+def fleet_usd(options: Sequence[Option], picks: Sequence[Pick]) -> float:
+    """USD/hour of these picks at these options' prices (None prices count as unavailable:
+    infinite)."""
+    by = {o.key: o for o in options}
+    total = 0.0
+    for p in picks:
+        o = by[p.key]
+        for n, usd in ((p.on_demand, o.od_usd_per_hour), (p.spot, o.spot_usd_per_hour)):
+            if n:
+                total += math.inf if usd is None else n * usd
+    return total
+
+
+def fleet_capacity(options: Sequence[Option], picks: Sequence[Pick]) -> float:
+    """Nominal capacity of these picks, every replica up."""
+    by = {o.key: o for o in options}
+    return sum(by[p.key].capacity * (p.on_demand + p.spot) for p in picks)
+
+
+def fleet_ok(options: Sequence[Option], picks: Sequence[Pick], c: Constraints) -> bool:
+    """Whether a given fleet meets `c` (the constraints of the module docstring, checked
+    directly: used to tell whether a fleet still holds when a scenario's figures move)."""
+    by = {o.key: o for o in options}
+    od = sum(by[p.key].capacity * p.on_demand for p in picks)
+    spot = sorted((by[p.key].capacity for p in picks for _ in range(p.spot)), reverse=True)
+    gpus: dict[str, int] = {}
+    for p in picks:
+        o = by[p.key]
+        gpus[o.gpu_type] = gpus.get(o.gpu_type, 0) + o.gpus * (p.on_demand + p.spot)
+        if (p.on_demand and o.od_usd_per_hour is None) or (
+            p.spot and (o.spot_usd_per_hour is None or c.max_spot_share <= 0)
+        ):
+            return False
+    eps = 1e-9 * max(1.0, c.demand)
+    return (
+        od + (1 - c.interruption_rate) * sum(spot) >= c.demand - eps
+        and od + sum(spot[c.survive_preemptions :]) >= c.demand - eps
+        and od >= (1 - c.max_spot_share) * c.demand - eps
+        and sum(p.on_demand + p.spot for p in picks) >= c.min_replicas
+        and all(gpus.get(g, 0) <= q for g, q in c.quotas.items())
+    )
 
 
 def _explain(options: Sequence[Option], c: Constraints) -> str:
@@ -209,8 +313,9 @@ def _explain(options: Sequence[Option], c: Constraints) -> str:
                     f"{c.survive_preemptions} spot replicas and still serve {c.demand:g} req/s"
                 )
             return (
-                f"max_spot_share = {c.max_spot_share:g} leaves too little on-demand capacity: "
-                "the candidates that would carry the rest have no on-demand price or hit quotas"
+                f"max_spot_share = {c.max_spot_share:g} needs on-demand replicas that alone "
+                f"serve {(1 - c.max_spot_share) * c.demand:g} req/s, and the candidates with "
+                "an on-demand price cannot within the quotas"
             )
     od = [o for o in options if o.od_usd_per_hour is not None]
     if not od and c.max_spot_share < 1.0:
@@ -275,122 +380,30 @@ def prune(options: Sequence[Option]) -> tuple[list[Option], dict[str, str]]:
 
 
 def alone_cost(o: Option, c: Constraints) -> float | None:
-    """Least USD/hour of a fleet of this option only (None: it cannot meet `c` alone)."""
+    """Least USD/hour of a fleet of this option only (None: it cannot meet `c` alone): for
+    each number of spot replicas y, the fewest on-demand replicas x that meet every
+    constraint, counted directly."""
     if o.capacity <= 0:
         return None
     p, k, m, r = c.interruption_rate, c.survive_preemptions, c.max_spot_share, o.capacity
-    max_y = 0 if o.spot_usd_per_hour is None or m <= 0 else int(_ub(o, c, 0.0))
-    quota = c.quotas.get(o.gpu_type)
-    best: float | None = None
-    for y in range(max_y + 1):
-        need = [
-            (c.demand - (1 - p) * r * y) / r,
-            (c.demand + r * min(k, y)) / r - y,
+    max_y = 0 if o.spot_usd_per_hour is None or m <= 0 else int(_ub(r, c))
+    y = np.arange(max_y + 1, dtype=np.float64)
+    need = np.maximum.reduce(
+        [
+            (c.demand - (1 - p) * r * y) / r,  # expected capacity
+            (c.demand + r * np.minimum(k, y)) / r - y,  # after losing min(k, y) spot replicas
             c.min_replicas - y,
-            y * (1 - m) / m if m < 1 else 0.0,
+            np.full_like(y, (1 - m) * c.demand / r),  # on demand alone: (1 - m) of the peak
         ]
-        x = max(0, math.ceil(max(need) - 1e-9))
-        if x and o.od_usd_per_hour is None:
-            continue
-        if quota is not None and o.gpus * (x + y) > quota:
-            continue
-        usd = (o.od_usd_per_hour or 0.0) * x + (o.spot_usd_per_hour or 0.0) * y
-        if best is None or usd < best:
-            best = usd
-    return best
-
-
-def solve_batch(options: Sequence[Option], c: Constraints) -> Solution:
-    """Least-cost way to produce `c.demand` output tokens by `c.deadline_hours` (batch)."""
-    if c.deadline_hours is None:
-        raise ValueError("batch work needs a deadline")
-    # Each option splits into an on-demand and a spot variant: (option, spot?, USD/h, tok/s).
-    lanes = [(o, False, o.od_usd_per_hour, o.capacity) for o in options if o.od_usd_per_hour]
-    if c.max_spot_share > 0:
-        lanes += [
-            (o, True, o.spot_usd_per_hour, o.capacity * (1 - c.interruption_rate))
-            for o in options
-            if o.spot_usd_per_hour
-        ]
-    lanes = [ln for ln in lanes if ln[3] > 0]
-    if not lanes:
-        return _infeasible("no candidate left to choose from (see `rejected`)")
-    n = len(lanes)
-    t_h = c.deadline_hours
-    # Variables: h (n, replica-hours, continuous), then n (n, replicas, integer).
-    obj = np.concatenate([[float(ln[2] or 0.0) for ln in lanes], np.full(n, _TIE)])
-    integrality = np.concatenate([np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)])
-    ub = np.concatenate(
-        [np.full(n, np.inf), [math.ceil(c.demand / (3600 * ln[3] * t_h)) + 1.0 for ln in lanes]]
     )
-    rows, lo, hi = [], [], []
-    rows.append(np.concatenate([[3600.0 * ln[3] for ln in lanes], np.zeros(n)]))
-    lo.append(c.demand)
-    hi.append(np.inf)
-    for i in range(n):
-        row = np.zeros(2 * n)
-        row[i], row[n + i] = 1.0, -t_h
-        rows.append(row)
-        lo.append(-np.inf)
-        hi.append(0.0)
-    if c.max_spot_share < 1.0:
-        row = np.zeros(2 * n)
-        for i, ln in enumerate(lanes):
-            row[i] = 3600.0 * ln[3] * ((1 - c.max_spot_share) if ln[1] else -c.max_spot_share)
-        rows.append(row)
-        lo.append(-np.inf)
-        hi.append(0.0)
-    for g, q in c.quotas.items():
-        row = np.zeros(2 * n)
-        for i, ln in enumerate(lanes):
-            if ln[0].gpu_type == g:
-                row[n + i] = ln[0].gpus
-        if row.any():
-            rows.append(row)
-            lo.append(-np.inf)
-            hi.append(float(q))
-    res = milp(
-        obj,
-        integrality=integrality,
-        bounds=Bounds(np.zeros(2 * n), ub),
-        constraints=LinearConstraint(np.array(rows), np.array(lo), np.array(hi)),
-        options={"time_limit": _TIME_LIMIT_S},
-    )
-    if res.x is None or res.status not in (0, 1):
-        return _infeasible(_batch_reason(lanes, c))
-    hours = res.x[:n]
-    reps = np.rint(res.x[n:]).astype(int)
-    by_key: dict[str, list[float]] = {}
-    order: list[str] = []
-    for i, (o, spot, _, _) in enumerate(lanes):
-        if reps[i] <= 0 or hours[i] <= 1e-9:
-            continue
-        if o.key not in by_key:
-            by_key[o.key] = [0, 0, 0.0]
-            order.append(o.key)
-        by_key[o.key][1 if spot else 0] += int(reps[i])
-        by_key[o.key][2] = max(by_key[o.key][2], float(hours[i] / reps[i]))
-    picks = tuple(Pick(k, int(v[0]), int(v[1]), v[2]) for k, v in ((k, by_key[k]) for k in order))
-    total = float(sum(float(ln[2] or 0.0) * hours[i] for i, ln in enumerate(lanes)))
-    per_hour = float(
-        sum(float(ln[2] or 0.0) * reps[i] for i, ln in enumerate(lanes) if hours[i] > 1e-9)
-    )
-    done = max((p.hours or 0.0) for p in picks) if picks else 0.0
-    cap = float(sum(ln[3] * reps[i] for i, ln in enumerate(lanes) if hours[i] > 1e-9))
-    return Solution("optimal", per_hour, picks, None, cap, total, done)
-
-
-def _batch_reason(lanes: Sequence[tuple[Option, bool, float | None, float]], c: Constraints) -> str:
-    fastest = 0.0
-    for g in {ln[0].gpu_type for ln in lanes}:
-        group = [ln for ln in lanes if ln[0].gpu_type == g]
-        best = max(group, key=lambda ln: ln[3] / ln[0].gpus)
-        q = c.quotas.get(g)
-        fastest += best[3] * (q // best[0].gpus) if q is not None else math.inf
-    if math.isinf(fastest):
-        return "no fleet of the candidates produces the tokens by the deadline"
-    need = c.demand / (3600 * (c.deadline_hours or 1))
-    return (
-        f"the GPU quotas bind: at most {fastest:,.0f} output tokens/s within them, and "
-        f"{c.demand:,.0f} tokens in {c.deadline_hours:g} hours need {need:,.0f} tokens/s"
-    )
+    x = np.maximum(0.0, np.ceil(need - 1e-9))
+    ok = np.ones(len(y), dtype=np.bool_)
+    if o.od_usd_per_hour is None:
+        ok &= x == 0
+    quota = c.quotas.get(o.gpu_type)
+    if quota is not None:
+        ok &= o.gpus * (x + y) <= quota
+    if not ok.any():
+        return None
+    usd = (o.od_usd_per_hour or 0.0) * x + (o.spot_usd_per_hour or 0.0) * y
+    return float(usd[ok].min())

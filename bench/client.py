@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import yarl
+from unitcost.bench.loop import receive_late_ns
 from unitcost.bench.records import RequestRecord
 from unitcost.bench.sse import MalformedStream, SSEBuffer, StreamErrorEvent, StreamState
 
@@ -41,7 +42,9 @@ class ClientConfig:
     connect_timeout_s: float = 10.0
     first_token_timeout_s: float = 60.0
     total_timeout_s: float = 600.0
-    extra_body: dict[str, Any] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)  # merged into every request body
+    stream: bool = True  # False: one JSON response per request (no TTFT, TPOT or ITL)
+    extra_headers: tuple[tuple[str, str], ...] = ()  # sent with every request, never stored
 
     @property
     def root(self) -> str:
@@ -65,7 +68,11 @@ class ClientConfig:
 
     def headers(self) -> dict[str, str]:
         """Request headers; the key is read from the environment at this moment only."""
-        h = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        h = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if self.stream else "application/json",
+        }
+        h.update(self.extra_headers)
         if self.api_key_env:
             key = os.environ.get(self.api_key_env)
             if not key:
@@ -80,11 +87,9 @@ def build_payload(
     cfg: ClientConfig, prompt: str | list[dict[str, str]], max_tokens: int | None
 ) -> dict[str, Any]:
     """The JSON body of one request; asks for usage in the stream."""
-    body: dict[str, Any] = {
-        "model": cfg.model,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+    body: dict[str, Any] = {"model": cfg.model, "stream": cfg.stream}
+    if cfg.stream:
+        body["stream_options"] = {"include_usage": True}
     if cfg.api == "chat":
         body["messages"] = (
             prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
@@ -202,7 +207,9 @@ async def _send_once(
     assert task is not None
     now_s = wd.loop.time()
     total_deadline = now_s + cfg.total_timeout_s
-    first_deadline = min(now_s + cfg.first_token_timeout_s, total_deadline)
+    first_deadline = (
+        min(now_s + cfg.first_token_timeout_s, total_deadline) if cfg.stream else total_deadline
+    )
     first_phase = "FirstTokenTimeout" if first_deadline < total_deadline else "TotalTimeout"
     wd.deadlines[task] = (first_deadline, first_phase)
     rec.sent_ns = clock()
@@ -222,13 +229,20 @@ async def _send_once(
                 rec.error_class = f"HTTP{resp.status}"
                 rec.error_message = text.strip()[:_ERR_BODY_CHARS] or resp.reason
                 return st
+            if not cfg.stream:
+                st.feed_response(await resp.read())
+                rec.end_ns = clock()
+                rec.status = "ok"
+                return st
             buf = SSEBuffer()
             async for data in resp.content.iter_any():
                 now = clock()
                 had_first = st.first_chunk_ns is not None
                 st.feed_read(buf, data, now)
-                if not had_first and st.first_chunk_ns is not None and task in wd.deadlines:
-                    wd.deadlines[task] = (total_deadline, "TotalTimeout")
+                if not had_first and st.first_chunk_ns is not None:
+                    rec.first_chunk_late_ns = receive_late_ns(now)
+                    if task in wd.deadlines:
+                        wd.deadlines[task] = (total_deadline, "TotalTimeout")
                 if st.done:
                     break
             else:

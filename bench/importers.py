@@ -225,7 +225,13 @@ def _aiperf(o: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def import_file(
-    store: Store, path: Path, *, price_ref: str | None = None, labels: dict[str, str] | None = None
+    store: Store,
+    path: Path,
+    *,
+    price_ref: str | None = None,
+    gpu_count: int | None = None,
+    whole_instance: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> list[str]:
     """Store each benchmark of a peer's result file as an imported run; return run ids."""
     try:
@@ -256,7 +262,7 @@ def import_file(
             "quantization": None,
             "engine": None,
             "hardware": None,
-            "gpu_count": None,
+            "gpu_count": gpu_count,
             "deployment_id": None,
             "price_ref": price_ref,
             "emulated": False,
@@ -270,6 +276,7 @@ def import_file(
             "platform": None,
             "notes": NOTES[tool],
             "group_id": None,
+            "whole_instance": whole_instance,
         }
         insert_run(store, row)
         summary: dict[str, Any] = {
@@ -303,8 +310,9 @@ def import_file(
         summary.update({k: v for k, v in p.items()})
         summary.setdefault("goodput", None)
         with store.read() as con:
-            price = cost.price_for(con, price_ref)
-        summary.update(cost.cost_figures(price, summary))
+            costs, warnings = cost.run_cost(con, price_ref, gpu_count, whole_instance, summary)
+        summary.update(costs)
+        summary["warnings"] = warnings + summary["warnings"]
         finish_run(store, run_id, "imported", datetime.now(UTC), summary)
         ids.append(run_id)
     return ids

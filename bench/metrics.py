@@ -21,6 +21,10 @@ Per request (ok requests only), in milliseconds
              when chunks > 1. Chunks, not tokens: a server may send several tokens per chunk.
   itl_pooled_ms  every gap between consecutive content chunks of every ok request, pooled
              (vLLM's ITL): its percentiles weigh long requests more.
+  ttft_error_bound_ms  first_chunk_late_ns: an upper bound on how late the first chunk was
+             stamped because the client's event loop was busy (loop.StampingSelector: the data
+             cannot have arrived before the loop's select two iterations earlier). The TTFT the
+             host saw lies in [ttft_ms - bound, ttft_ms]. None on uvloop.
   queue_ms   dequeued - scheduled: time waiting for a concurrency slot in the client.
   dispatch_lag_ms  sent - scheduled: how late the client sent versus the load profile's plan
              (includes queue time). Large lag means the client, not the server, shaped the load.
@@ -36,8 +40,20 @@ Run level
                      1-token request has no TPOT and meets that term), i.e. good / duration_s.
   goodput_fraction   good / (ok + failed).
   good_output_tokens_per_s  output tokens of good requests / duration_s (cost "at the SLO").
+  meets_slo          goodput_fraction >= slo_attainment (the run's target share, default 0.9);
+                     None without an SLO.
+  offered_rate       req/s the load profile offered: `rate` for an open loop at a rate (the
+                     final rate of a ramp); for a trace, (scheduled requests - 1) / (last - first
+                     scheduled time); None for a closed loop (it offers as fast as it completes).
+  loop_lag_ms        the client's own event-loop lag: how late a 10 ms sleep woke, sampled all
+                     run long in every worker process (loop.LagSampler). A response chunk
+                     arriving while the loop is busy is stamped that late, so its percentiles
+                     bound the receive-side error of TTFT, TPOT and ITL (dispatch lag is the
+                     send side). Warned about when its p99 exceeds 1 ms and LAG_WARN_SHARE of
+                     TTFT p50 or of pooled ITL p50.
   Statistics: mean, population std (ddof 0, as numpy/vLLM), percentiles by linear
-  interpolation between closest ranks (numpy's default), min, max, count.
+  interpolation between closest ranks (numpy's default; keys p50, p99, p99.9 ...: PERCENTILES
+  always, plus any the run asked for), min, max, count.
 """
 
 from __future__ import annotations
@@ -91,13 +107,20 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * frac
 
 
-def stats(values: Iterable[float]) -> dict[str, float | int | None]:
-    """mean, std (population), p50/p90/p95/p99, min, max, count; None fields when empty."""
+def pkey(p: float) -> str:
+    """The summary key of percentile p: p50, p99, p99.9."""
+    return f"p{p:g}"
+
+
+def stats(
+    values: Iterable[float], percentiles: Sequence[float] = PERCENTILES
+) -> dict[str, float | int | None]:
+    """mean, std (population), the percentiles, min, max, count; None fields when empty."""
     vals = sorted(values)
     n = len(vals)
     out: dict[str, float | int | None] = {"count": n}
     if n == 0:
-        for k in ("mean", "std", "min", "max", *(f"p{p}" for p in PERCENTILES)):
+        for k in ("mean", "std", "min", "max", *(pkey(p) for p in percentiles)):
             out[k] = None
         return out
     mean = math.fsum(vals) / n
@@ -105,16 +128,39 @@ def stats(values: Iterable[float]) -> dict[str, float | int | None]:
     out["std"] = math.sqrt(math.fsum((v - mean) ** 2 for v in vals) / n)
     out["min"] = vals[0]
     out["max"] = vals[-1]
-    for p in PERCENTILES:
-        out[f"p{p}"] = percentile(vals, p)
+    for p in percentiles:
+        out[pkey(p)] = percentile(vals, p)
     return out
+
+
+def offered_rate(
+    profile: Mapping[str, Any] | None, rows: Sequence[Mapping[str, Any]]
+) -> float | None:
+    """Requests per second the load profile offered (definition above)."""
+    kind = (profile or {}).get("kind")
+    if kind in ("rate", "ramp"):
+        rate = (profile or {}).get("rate")
+        return float(rate) if rate is not None else None
+    if kind == "trace":
+        sched = [int(r["scheduled_ns"]) for r in rows if r.get("scheduled_ns") is not None]
+        if len(sched) > 1 and max(sched) > min(sched):
+            return (len(sched) - 1) / ((max(sched) - min(sched)) / NS_PER_S)
+    return None
 
 
 def request_metrics(r: Mapping[str, Any]) -> dict[str, float | None]:
     """The per-request figures (ms) of one record, None where undefined."""
     sent, first, last, end = r["sent_ns"], r["first_chunk_ns"], r["last_chunk_ns"], r["end_ns"]
     out: dict[str, float | None] = dict.fromkeys(
-        ("ttft_ms", "e2e_ms", "tpot_ms", "itl_ms", "queue_ms", "dispatch_lag_ms")
+        (
+            "ttft_ms",
+            "e2e_ms",
+            "tpot_ms",
+            "itl_ms",
+            "queue_ms",
+            "dispatch_lag_ms",
+            "ttft_error_bound_ms",
+        )
     )
     sched, deq = r.get("scheduled_ns"), r.get("dequeued_ns")
     if sched is not None and deq is not None:
@@ -125,6 +171,9 @@ def request_metrics(r: Mapping[str, Any]) -> dict[str, float | None]:
         return out
     if first is not None:
         out["ttft_ms"] = (first - sent) / NS_PER_MS
+        late = r.get("first_chunk_late_ns")
+        if late is not None:
+            out["ttft_error_bound_ms"] = late / NS_PER_MS
     stop = last if last is not None else end
     if stop is not None:
         out["e2e_ms"] = (stop - sent) / NS_PER_MS
@@ -151,10 +200,17 @@ def meets_slo(m: Mapping[str, float | None], slo: Mapping[str, float]) -> bool:
 
 
 def summarize(
-    rows: Sequence[Mapping[str, Any]], slo: Mapping[str, float] | None = None
+    rows: Sequence[Mapping[str, Any]],
+    slo: Mapping[str, float] | None = None,
+    *,
+    percentiles: Sequence[float] = PERCENTILES,
+    slo_attainment: float | None = None,
+    profile: Mapping[str, Any] | None = None,
+    loop_lag_ns: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """All run-level metrics of a run's records (see the module docstring for definitions)."""
     slo = dict(slo or {})
+    ps = tuple(sorted(set(PERCENTILES) | set(percentiles)))  # the defaults always
     measured = [r for r in rows if r["phase"] == "measure" and r["sent_ns"] is not None]
     by_status = Counter(r["status"] for r in measured)
     ok = [r for r in measured if r["status"] == "ok"]
@@ -210,13 +266,15 @@ def summarize(
         "total_tokens_per_s": rate(float(in_tokens + out_tokens)),
         "token_sources": dict(Counter(r["token_source"] or "none" for r in ok)),
         "requests_without_token_counts": missing_tokens,
-        "ttft_ms": stats(col("ttft_ms", per)),
-        "tpot_ms": stats(col("tpot_ms", per)),
-        "itl_ms": stats(col("itl_ms", per)),
-        "itl_pooled_ms": stats(pooled),
-        "e2e_ms": stats(col("e2e_ms", per)),
-        "queue_ms": stats(col("queue_ms", all_per)),
-        "dispatch_lag_ms": stats(col("dispatch_lag_ms", all_per)),
+        "ttft_ms": stats(col("ttft_ms", per), ps),
+        "tpot_ms": stats(col("tpot_ms", per), ps),
+        "itl_ms": stats(col("itl_ms", per), ps),
+        "itl_pooled_ms": stats(pooled, ps),
+        "e2e_ms": stats(col("e2e_ms", per), ps),
+        "ttft_error_bound_ms": stats(col("ttft_error_bound_ms", per), ps),
+        "queue_ms": stats(col("queue_ms", all_per), ps),
+        "dispatch_lag_ms": stats(col("dispatch_lag_ms", all_per), ps),
+        "loop_lag_ms": stats((v / NS_PER_MS for v in loop_lag_ns or ()), ps),
         "slo": slo or None,
         "goodput": rate(float(good)) if good is not None else None,
         "goodput_fraction": (good / (n_ok + n_failed))
@@ -224,8 +282,15 @@ def summarize(
         else None,
         "requests_good": good,
         "good_output_tokens_per_s": rate(float(good_tokens)) if good_tokens is not None else None,
+        "slo_attainment": slo_attainment if slo else None,
+        "meets_slo": None,
+        "offered_rate": offered_rate(profile, measured),
+        "percentiles": list(ps),
         "warnings": [],
     }
+    if slo and slo_attainment is not None:
+        gf = s["goodput_fraction"]
+        s["meets_slo"] = gf is not None and gf >= slo_attainment
     lag99, ttft50 = s["dispatch_lag_ms"]["p99"], s["ttft_ms"]["p50"]
     if lag99 is not None and ttft50 is not None and lag99 > 1.0 and lag99 > LAG_WARN_SHARE * ttft50:
         s["warnings"].append(
@@ -233,12 +298,31 @@ def summarize(
             "the client could not send on schedule, so the offered load and TTFT are distorted "
             "(use fewer requests/s, more --workers, or a faster client machine)"
         )
+    s["warnings"] += loop_lag_warnings(s)
     if missing_tokens:
         s["warnings"].append(
             f"{missing_tokens} ok requests have no token counts (no usage in the stream and no "
             "tokenizer): token throughput undercounts; pass --tokenizer or use /tokenize"
         )
     return s
+
+
+def loop_lag_warnings(s: Mapping[str, Any]) -> list[str]:
+    """The client's receive-side lag, when it is a visible share of what it times."""
+    lag99 = (s.get("loop_lag_ms") or {}).get("p99")
+    if lag99 is None or lag99 <= 1.0:
+        return []
+    out = []
+    for key, what in (("ttft_ms", "TTFT"), ("itl_pooled_ms", "ITL")):
+        ref = (s.get(key) or {}).get("p50")
+        if ref and lag99 > LAG_WARN_SHARE * ref:
+            out.append(
+                f"client event-loop lag p99 {lag99:.1f} ms is {lag99 / ref:.0%} of {what} p50 "
+                f"{ref:.1f} ms: response chunks were stamped up to that late, so {what} "
+                "reads high; use fewer streams per worker (lower --concurrency, or more "
+                "--workers), or run the client on another host"
+            )
+    return out
 
 
 # ------------------------------------------------------------------ steady state
@@ -287,7 +371,9 @@ def steady_state(
     """Stable when, over the last `min_windows` windows, both the window throughput and the
     window median latency have a 95% CI half-width within `rel` of their mean.
 
-    windows: (completed requests per second, median TTFT ms) per fixed-length window.
+    windows: (completed requests per second, median E2E latency ms) per fixed-length window,
+    E2E as defined above (e2e_ms) of measured ok requests, binned by when they completed
+    (steady.SteadyWindows builds them incrementally during the run).
     """
     if len(windows) < min_windows:
         return False

@@ -43,6 +43,7 @@ COLUMNS = (
     "error_class",
     "error_message",
     "finish_reason",
+    "first_chunk_late_ns",
 )
 
 
@@ -69,6 +70,7 @@ class RequestRecord:
     error_class: str | None = None
     error_message: str | None = None
     finish_reason: str | None = None
+    first_chunk_late_ns: int | None = None  # bound on how late first_chunk_ns was stamped
 
     def row(self) -> tuple[Any, ...]:
         return _row(self)
@@ -211,14 +213,29 @@ def insert_run(store: Store, run: dict[str, Any]) -> None:
     labels = row.pop("labels", None) or {}
     row["label_keys"] = list(labels.keys())
     row["label_values"] = list(labels.values())
+    for key in (
+        "slo_attainment",
+        "whole_instance",
+        "percentiles",
+        "client_pid",
+        "client_host",
+        "client_start_ticks",
+    ):
+        row.setdefault(key, None)
     with store.write() as con:
         con.execute(sqlfiles.load("queries", "bench_insert_run"), row)
 
 
 def finish_run(
-    store: Store, run_id: str, status: str, ended_at: datetime, summary: dict[str, Any] | None
+    store: Store,
+    run_id: str,
+    status: str,
+    ended_at: datetime,
+    summary: dict[str, Any] | None,
+    loop_lag_ns: list[int] | None = None,
 ) -> None:
-    """Set the final status, end time and the summary computed by metrics.py."""
+    """Set the final status, end time, the summary computed by metrics.py and the client's
+    event-loop lag samples."""
     with store.write() as con:
         con.execute(
             sqlfiles.load("queries", "bench_finish_run"),
@@ -227,5 +244,6 @@ def finish_run(
                 "status": status,
                 "ended_at": ended_at,
                 "summary": json.dumps(summary, default=str) if summary is not None else None,
+                "loop_lag_ns": loop_lag_ns,
             },
         )

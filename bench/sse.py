@@ -219,6 +219,37 @@ class StreamState:
             raise MalformedStream(f"SSE chunk has an unexpected shape: {data[:200]!r}") from exc
         return text, str(finish) if finish else None
 
+    def feed_response(self, body: bytes) -> None:
+        """A whole non-streamed response (`--no-stream`): its text, finish_reason and usage.
+        Nothing is stamped per chunk: TTFT, TPOT and ITL are undefined for such a request."""
+        try:
+            obj = msgspec.json.decode(body)
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise MalformedStream(f"response is not JSON: {body[:200]!r}") from exc
+        if type(obj) is not dict:
+            raise MalformedStream(f"response is not a JSON object: {body[:200]!r}")
+        if obj.get("error"):
+            _raise_error(obj["error"])
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            pt, ct = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            if isinstance(pt, int):
+                self.prompt_tokens = pt
+            if isinstance(ct, int):
+                self.output_tokens = ct
+        choices = obj.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise MalformedStream(f"response has no choices: {body[:200]!r}")
+        choice = choices[0]
+        message = choice.get("message")
+        text = message.get("content") if isinstance(message, dict) else choice.get("text")
+        if isinstance(text, str):
+            self.text_parts.append(text)
+        finish = choice.get("finish_reason")
+        self.finish_reason = str(finish) if finish else None
+        self.events = 1
+        self.done = True
+
     @property
     def complete(self) -> bool:
         """Did the stream end properly (`[DONE]` or a finish_reason), not just stop?"""

@@ -6,9 +6,11 @@ sweep N        1) synchronous: one request at a time (concurrency 1) -> sync_rat
 capacity       the highest request rate whose goodput_fraction reaches the attainment target
                (default 0.9) under the SLO: after the synchronous and max-throughput runs,
                bisect the rate `steps` times between the highest rate that met the SLO and
-               the lowest that did not. Never extrapolates beyond measured runs.
+               the lowest that did not. Never extrapolates beyond measured runs. The result
+               names the run at capacity (capacity.Decision), so its cost is that run's, and
+               is stored in bench_capacity.
 Every run is an ordinary stored run; runs of one invocation share a `group_id` and carry the
-label `sweep` (its step name).
+label `sweep` (its step name). An interrupted run ends the whole sequence.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from unitcost.bench.capacity import Decision, meets
 from unitcost.bench.profiles import LoadProfile, sweep_rates
-from unitcost.bench.runner import RunSpec
+from unitcost.bench.spec import RunSpec
 
 from unitcost.errors import InputError
 
@@ -38,8 +41,12 @@ def _variant(base: RunSpec, group: str, step: str, profile: LoadProfile) -> RunS
     )
 
 
-def _group() -> str:
-    return "sweep-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
+def new_group(kind: str) -> str:
+    return f"{kind}-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+def _stopped(runs: list[tuple[str, dict[str, Any]]]) -> bool:
+    return bool(runs) and runs[-1][1].get("status") != "completed"
 
 
 def _endpoints(
@@ -49,10 +56,14 @@ def _endpoints(
     sync = _variant(
         base, group, "synchronous", LoadProfile(kind="concurrency", concurrency=1, seed=seed)
     )
+    runs = [execute(sync)]
+    if _stopped(runs):
+        return runs
     top = _variant(
         base, group, "throughput", LoadProfile(kind="concurrency", concurrency=max_conc, seed=seed)
     )
-    return [execute(sync), execute(top)]
+    runs.append(execute(top))
+    return runs
 
 
 def sweep(
@@ -61,38 +72,46 @@ def sweep(
     """guidellm's sweep; returns (run_id, summary) per run in order."""
     if n < 0:
         raise InputError("--sweep must be >= 0")
-    group = _group()
+    group = new_group("sweep")
     runs = _endpoints(base, execute, group, max_conc)
+    if _stopped(runs) or len(runs) < 2:
+        return runs
     lo, hi = (runs[0][1].get("request_rate") or 0.0), (runs[1][1].get("request_rate") or 0.0)
     for r in sweep_rates(lo, hi, n):
         prof = LoadProfile(kind="rate", rate=r, concurrency=None, seed=base.profile.seed)
         runs.append(execute(_variant(base, group, f"rate-{r:.3g}", prof)))
+        if _stopped(runs):
+            break
     return runs
 
 
 def capacity(
     base: RunSpec, execute: Execute, *, attainment: float, steps: int, max_conc: int
-) -> tuple[float | None, list[tuple[str, dict[str, Any]]]]:
-    """Highest measured rate meeting the SLO (None if even one-at-a-time fails), and all runs."""
+) -> Decision:
+    """The highest measured load meeting the SLO (decision.at None if even one-at-a-time
+    fails), with every run it took. Interrupted: the decision so far (the caller says so)."""
     if not base.slo:
         raise InputError("--capacity needs --slo")
     if not 0 < attainment <= 1:
         raise InputError("--slo-attainment must be in (0, 1]")
-    group = _group()
+    group = new_group("capacity")
+    base = dataclasses.replace(base, slo_attainment=attainment)
     runs = _endpoints(base, execute, group, max_conc)
 
-    def met(s: dict[str, Any]) -> bool:
-        gf = s.get("goodput_fraction")
-        return gf is not None and gf >= attainment
+    def decision(at: tuple[str, dict[str, Any]] | None) -> Decision:
+        return Decision(group, "search", dict(base.slo), attainment, runs, at)
 
-    sync_s, top_s = runs[0][1], runs[1][1]
-    if not met(sync_s):
-        return None, runs
-    good = float(sync_s.get("request_rate") or 0.0)
-    top_rate = float(top_s.get("request_rate") or 0.0)
-    if met(top_s):
-        return top_rate, runs  # the server meets the SLO at its maximum throughput
-    bad = top_rate
+    if not meets(runs[0][1], attainment):
+        return decision(None)
+    best = runs[0]
+    if len(runs) < 2:  # interrupted after the synchronous run
+        return decision(best)
+    if meets(runs[1][1], attainment):
+        return decision(runs[1])  # the server meets the SLO at its maximum throughput
+    if _stopped(runs):
+        return decision(best)
+    good = float(runs[0][1].get("request_rate") or 0.0)
+    bad = float(runs[1][1].get("request_rate") or 0.0)
     for i in range(steps):
         rate = (good + bad) / 2
         if rate <= 0 or bad - good < 1e-3:
@@ -100,8 +119,10 @@ def capacity(
         prof = LoadProfile(kind="rate", rate=rate, concurrency=None, seed=base.profile.seed)
         run = execute(_variant(base, group, f"search-{i + 1}-rate-{rate:.3g}", prof))
         runs.append(run)
-        if met(run[1]):
-            good = rate
+        if _stopped(runs):
+            break
+        if meets(run[1], attainment):
+            good, best = rate, run
         else:
             bad = rate
-    return good, runs
+    return decision(best)

@@ -1,270 +1,87 @@
-"""Billing export files (FOCUS 1.0-1.3, AWS CUR legacy and 2.0, Azure EA cost exports, OCI cost
-reports) into billing_line_items.
+"""Billing export files into billing_line_items, each delivery counted once.
 
-Readers that use every core do the reading, so a 10M-row export loads at close to the speed
-DuckDB reads it: DuckDB's own reader for Parquet, pyarrow's streaming reader for CSV
-(billing_csv.py says why), checked first by DuckDB's strict CSV reader. One file = one
-transaction: its old rows are deleted, the new rows inserted, the file recorded and the watermark
-moved, all or nothing. CSV is read as text (money never passes through a float); every conversion
-is strict, and when one fails the file is re-read in memory to name the first bad row and column.
+A location (file, folder or s3://bucket/prefix) is listed, its layout and manifests are read
+(billing_deliveries: which files are parts of one delivery, which delivery of a report is
+current), and each delivery is loaded in ONE transaction: its files' old lines are deleted and
+the new ones inserted (billing_read), the files recorded, the deliveries it replaces set aside
+(billing_ledger), the daily rollup the views read rebuilt for it, and the watermark moved. All
+or nothing: a kill leaves the delivery loaded or not at all, and the next run resumes.
 
-Row numbers (source_row) are 1-based data rows: the header is not counted. Parquet has them from
-the reader (file_row_number), CSV from a running count over pyarrow's batches. A CSV that pyarrow
-cannot read but DuckDB's strict reader accepts is loaded by DuckDB's reader: its rows are
-inserted in file order (DuckDB keeps insertion order by default) with source_row 0, then numbered
-in the same transaction from their row ids, which follow that order (slower, same result).
+A file whose bytes equal a file already recorded (same sha256, whatever its path or name) is one
+file: it is recorded as a copy and adds nothing. A file whose size and mtime (local) or ETag and
+size (S3) are unchanged since it was read is not read again.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import re
-from collections.abc import Iterable
+import hashlib
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import duckdb
-from unitcost.collectors import billing_formats as bf
+from unitcost.collectors import billing_ledger as ledger
 from unitcost.collectors import billing_native as native
-from unitcost.collectors.base import collector_run, set_watermark, utc_session
-from unitcost.collectors.billing_csv import NumberedCsv
+from unitcost.collectors import billing_read as read
+from unitcost.collectors.base import collector_run, set_watermark
+from unitcost.collectors.billing_deliveries import (
+    Entry,
+    SetAside,
+    read_local_json,
+)
+from unitcost.collectors.billing_deliveries import plan as plan_deliveries
 
 from unitcost import sqlfiles
 from unitcost.errors import InputError, input_error
-from unitcost.sqlfiles import quote_ident, quote_literal
 from unitcost.store import Store
 
-ROW_COL = "__uc_source_row"
-BILLING_SUFFIXES = (".csv", ".csv.gz", ".parquet")
-_CSV_LINE = re.compile(r"(?:CSV Error on Line|line)\s*:?\s*(\d+)", re.IGNORECASE)
-_CSV_FOUND = re.compile(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)")
+__all__ = ["FileLoad", "Source", "collect", "load_delivery", "load_file"]
 
 
 @dataclass(frozen=True)
 class FileLoad:
-    """What loading one file did."""
+    """What collecting one file did."""
 
     source_file: str
-    source_format: str
+    source_format: str  # the detected format, or: unchanged, same content, superseded, waiting
     rows: int
     skipped: bool
     extra_columns: list[str]
+    notes: tuple[str, ...] = ()  # what else happened: deliveries it set aside, why it was skipped
 
 
-def is_billing_file(name: str) -> bool:
-    return name.lower().endswith(BILLING_SUFFIXES)
+@dataclass(frozen=True)
+class Source:
+    """A billing file to read: where its bytes are now and what it is recorded as."""
+
+    path: str  # a local file (a download for S3)
+    source_file: str  # lineage: absolute path or s3:// URI
+    fingerprint: str  # size+mtime or ETag+size when read
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.source_file).name
 
 
-def _is_parquet(path: str) -> bool:
-    return path.lower().endswith(".parquet")
+def content_hash(path: str) -> str:
+    """sha256 of the file's bytes: the identity of a billing file, whatever its name."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def csv_header(path: str, shown: str) -> list[str]:
-    """The header record of a CSV (plain or gzip), read by Python's csv module."""
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise input_error(shown, msg=f"cannot read the header: {exc}") from exc
-    if not header:
-        raise input_error(shown, row=0, msg="empty file: no header row")
-    return header
+def local_fingerprint(path: str) -> str:
+    st = Path(path).stat()
+    return f"size={st.st_size};mtime_ns={st.st_mtime_ns}"
 
 
-def relation_sql(
-    path: str,
-    header: list[str] | None = None,
-    types: dict[str, str] | None = None,
-    *,
-    numbered: bool = True,
-) -> str:
-    """A relation over the file with every column plus its 1-based data row number.
-
-    numbered=False (CSV only) gives 0 instead, for a parallel scan numbered after the insert.
-
-    CSV: the dialect is fixed (comma, double quotes) and the columns are the header's, all read
-    as text, so nothing is guessed; `NULL`, `null` and empty fields are NULL; a row with too few
-    or too many fields is an error (strict mode, no null padding), never silently padded.
-    """
-    lit = quote_literal(path)
-    if _is_parquet(path):
-        return (
-            f"SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS {ROW_COL} "
-            f"FROM read_parquet({lit}, file_row_number = true)"
-        )
-    types = types or {}
-    cols = ", ".join(
-        f"{quote_literal(c)}: {quote_literal(types.get(c, 'VARCHAR'))}" for c in header or []
-    )
-    number = "row_number() OVER ()" if numbered else "0"
-    return (
-        f"SELECT *, {number} AS {ROW_COL} FROM read_csv({lit}, header = true, "
-        f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', columns = {{{cols}}}, "
-        "nullstr = ['NULL', 'null', ''], strict_mode = true, null_padding = false)"
-    )
-
-
-def describe(con: duckdb.DuckDBPyConnection, path: str, shown: str) -> list[tuple[str, str]]:
-    """(name, type) of each column of the file, or an error naming the file."""
-    if not _is_parquet(path):
-        return [(c, "VARCHAR") for c in csv_header(path, shown)]
-    try:
-        rows = con.execute(f"DESCRIBE {relation_sql(path)}").fetchall()
-    except duckdb.Error as exc:
-        raise _read_error(exc, shown, []) from exc
-    return [(str(r[0]), str(r[1])) for r in rows if r[0] != ROW_COL]
-
-
-def _read_error(exc: duckdb.Error, shown: str, header: list[str]) -> InputError:
-    """Turn a DuckDB reader error into `FILE, row N, column C: what`."""
-    text = str(exc)
-    m = _CSV_LINE.search(text)
-    if m:
-        line = int(m.group(1))
-        col = None
-        found = _CSV_FOUND.search(text)
-        if found and header:
-            expected, got = int(found.group(1)), int(found.group(2))
-            if 0 < got <= len(header):
-                col = header[got - 1]  # the row's last field: where it was cut
-            what = (
-                f"expected {expected} fields, found {got}: the row ends in this column "
-                "(truncated or malformed row)"
-            )
-        else:
-            what = _csv_reason(text)
-        return input_error(shown, row=max(line - 1, 1), column=col, msg=what)
-    return input_error(shown, msg=f"cannot read: {text.splitlines()[0]}")
-
-
-def _csv_reason(text: str) -> str:
-    """The reader's reason (`Value with unterminated quote found.`): the last line before its
-    "Possible fixes", which follow the quoted original line (itself possibly several lines)."""
-    head = re.split(r"Possible (?:fixes|Solution)", text, maxsplit=1)[0]
-    lines = [ln.strip() for ln in head.splitlines() if ln.strip()]
-    reason = lines[-1] if len(lines) > 1 and not lines[-1].startswith("Original Line") else ""
-    return reason.rstrip(".") or text.splitlines()[0]
-
-
-def plan(
-    con: duckdb.DuckDBPyConnection, path: str, shown: str, fmt: str = "auto"
-) -> tuple[str, list[bf.SourceColumn]]:
-    """Detect the format and check required columns; nothing is written."""
-    described = describe(con, path, shown)
-    names = [n for n, _ in described]
-    detected = bf.detect_format(names, shown)
-    if fmt not in ("auto", "focus"):
-        detected = fmt if fmt != "focus" else detected
-    elif fmt == "focus" and not detected.startswith("focus"):
-        raise input_error(shown, msg=f"configured as FOCUS but the header looks like {detected}")
-    cols = bf.source_columns(detected, described)
-    canon = {c.canonical for c in cols}
-    for req in bf.required_columns(detected):
-        if not canon.intersection(req.split("|")):
-            name = req.replace("|", "' or '")
-            raise input_error(shown, column=name, msg=f"required column missing ({detected})")
-    return detected, cols
-
-
-def insert_sql(
-    fmt: str, path: str, cols: list[bf.SourceColumn], stream: str | None = None
-) -> tuple[str, list[str]]:
-    """INSERT ... SELECT mapping the file onto billing_line_items, and the extension columns.
-
-    stream: the name of a registered NumberedCsv stream to read instead of DuckDB's reader.
-    Built from identifiers (quoted by quote_ident) and fixed templates only; values are bound.
-    """
-    exprs, extras = bf.select_list(fmt, cols)
-    header = None if _is_parquet(path) else [c.name for c in cols]
-    types = {c.name: c.dtype for c in cols}
-    targets = ", ".join(quote_ident(t) for t in bf.TARGET_ORDER)
-    select = ",\n  ".join(exprs)
-    source = (
-        f"SELECT * FROM {quote_ident(stream)}"
-        if stream
-        else relation_sql(path, header, types, numbered=False)
-    )
-    sql = (
-        "INSERT INTO billing_line_items (source_file, source_row, source_format, "
-        f"{targets}, collector_run_id)\n"
-        f"SELECT $source_file, {ROW_COL}, $source_format,\n  {select},\n  $run_id\n"
-        f"FROM ({source})"
-    )
-    return sql, extras
-
-
-def _probe(kind: str, col: bf.SourceColumn) -> str | None:
-    """A condition true where a value of this column cannot be converted (text columns only)."""
-    if col.dtype.upper() != "VARCHAR":
-        return None
-    q = quote_ident(col.name)
-    if kind in ("m", "n"):
-        return f"{q} IS NOT NULL AND trim({q}) <> '' AND uc_try_money({q}) IS NULL"
-    if kind == "ts":
-        return f"{q} IS NOT NULL AND trim({q}) <> '' AND uc_try_ts({q}) IS NULL"
-    if kind == "j":
-        return f"{q} IS NOT NULL AND NOT json_valid({q})"
-    if kind == "az":
-        return f"{q} IS NOT NULL AND trim({q}) <> '' AND NOT json_valid(uc_az_tags_text({q}))"
-    return None
-
-
-def diagnose(
-    path: str, shown: str, fmt: str, cols: list[bf.SourceColumn], exc: Exception
-) -> InputError:
-    """Find the first row and column that broke a load, in a throwaway in-memory database."""
-    kinds = _column_kinds(fmt, cols)
-    con = duckdb.connect()
-    try:
-        utc_session(con)
-        con.execute(sqlfiles.load("queries", "billing_macros"))
-        rel = relation_sql(path, None if _is_parquet(path) else [c.name for c in cols])
-        best: tuple[int, str, Any] | None = None
-        for col in cols:
-            for kind in kinds.get(col.name, ()):
-                cond = _probe(kind, col)
-                if cond is None:
-                    continue
-                row = con.execute(
-                    f"SELECT {ROW_COL}, {quote_ident(col.name)} FROM ({rel}) WHERE {cond} "
-                    f"ORDER BY {ROW_COL} LIMIT 1"
-                ).fetchone()
-                if row and (best is None or int(row[0]) < best[0]):
-                    best = (int(row[0]), col.name, row[1])
-        if best is None:
-            return input_error(shown, msg=f"could not be loaded: {str(exc).splitlines()[0]}")
-        want = {
-            "m": "a decimal number",
-            "n": "a decimal number",
-            "ts": "a timestamp",
-            "j": "JSON",
-            "az": "Azure tags (JSON members)",
-        }
-        kind = kinds[best[1]][0]
-        return input_error(
-            shown, row=best[0], column=best[1], msg=f"{best[2]!r} is not {want.get(kind, kind)}"
-        )
-    finally:
-        con.close()
-
-
-def _column_kinds(fmt: str, cols: list[bf.SourceColumn]) -> dict[str, list[str]]:
-    """Which conversions each source column goes through in the mapping."""
-    out: dict[str, list[str]] = {}
-    by_canonical = {c.canonical: c for c in cols}
-    templates = list(bf.templates(fmt, cols).values())
-    if fmt in native.NATIVE_FORMATS:
-        templates += [t for _, t in native.notes(fmt)]
-    for template in templates:
-        for kind, name in re.findall(r"\{(m|n|ts|j|az|t):([A-Za-z0-9_]+)\}", template):
-            col = by_canonical.get(name)
-            if col is not None:
-                out.setdefault(col.name, []).append(kind)
-    return out
+def recorded(store: Store, source_file: str) -> tuple[Any, ...] | None:
+    """(fingerprint, content_hash, superseded_by, reason) as recorded, or None."""
+    with store.read() as con:
+        return con.execute(sqlfiles.load("queries", "billing_file_get"), [source_file]).fetchone()
 
 
 def load_file(
@@ -277,125 +94,247 @@ def load_file(
     run_id: str | None = None,
     watermark_source: str | None = None,
     force: bool = False,
+    delivery_id: str | None = None,
+    delivered_at: datetime | None = None,
 ) -> FileLoad:
-    """Load one billing file in one transaction; an unchanged file is skipped unless forced."""
+    """Load one file as a delivery of its own (delivered at its modification time unless
+    given); an unchanged file is skipped unless forced."""
     shown = source_file or path
     if not Path(path).is_file():
         raise input_error(shown, msg="no such file")
-    if fingerprint is None:
-        st = Path(path).stat()
-        fingerprint = f"size={st.st_size};mtime_ns={st.st_mtime_ns}"
+    fingerprint = fingerprint or local_fingerprint(path)
     if not force:
-        with store.read() as con:
-            row = con.execute(sqlfiles.load("queries", "billing_file_get"), [shown]).fetchone()
+        row = recorded(store, shown)
         if row and row[0] == fingerprint:
             return FileLoad(shown, "unchanged", 0, True, [])
-    probe = duckdb.connect()
-    try:
-        detected, cols = plan(probe, path, shown, fmt)
-        header = [c.name for c in cols]
-        strict_rows = None if _is_parquet(path) else _strict_csv_rows(probe, path, shown, header)
-    finally:
-        probe.close()
-    streams: list[NumberedCsv | None] = [None]
-    if strict_rows is not None:
-        streams.insert(0, NumberedCsv(path, header, ROW_COL))
-    for stream in streams:
-        sql, extras = insert_sql(detected, path, cols, _STREAM if stream else None)
-        try:
-            n = _write_file(
-                store,
-                sql,
-                path,
-                shown,
-                detected,
-                fingerprint,
-                extras,
-                run_id,
-                watermark_source,
-                stream,
-                strict_rows,
-            )
-            break
-        except _ReadersDisagree:
-            continue  # DuckDB's reader decides
-        except duckdb.Error as exc:
-            if stream is not None and stream.failure is not None:
-                continue  # pyarrow could not read what DuckDB's strict reader accepted
-            if not isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
-                raise
-            if _CSV_LINE.search(str(exc)) and "CSV" in str(exc):
-                raise _read_error(exc, shown, header) from exc
-            raise diagnose(path, shown, detected, cols, exc) from exc
-    return FileLoad(shown, detected, n, False, extras)
+    when = delivered_at or datetime.fromtimestamp(Path(path).stat().st_mtime, UTC)
+    loads = load_delivery(
+        store,
+        [Source(path, shown, fingerprint)],
+        delivery_id=delivery_id or f"file:{shown}",
+        delivered_at=when,
+        fmt=fmt,
+        run_id=run_id,
+        watermark_source=watermark_source,
+        force=force,
+    )
+    return loads[0]
 
 
-_STREAM = "__uc_csv_stream"
-
-
-class _ReadersDisagree(Exception):
-    """pyarrow streamed a different number of rows than DuckDB's strict reader counted."""
-
-
-def _strict_csv_rows(
-    con: duckdb.DuckDBPyConnection, path: str, shown: str, header: list[str]
-) -> int:
-    """Data rows of a CSV as DuckDB's strict reader sees them: it parses every byte, checks
-    field counts and quoting, builds no values. A malformed file is refused here, by row."""
-    try:
-        row = con.execute(f"SELECT count(*) FROM ({relation_sql(path, header, numbered=False)})")
-        counted = row.fetchone()
-    except duckdb.Error as exc:
-        raise _read_error(exc, shown, header) from exc
-    return int(counted[0]) if counted else 0
-
-
-def _write_file(
+def load_delivery(
     store: Store,
-    sql: str,
-    path: str,
-    shown: str,
-    detected: str,
-    fingerprint: str,
-    extras: list[str],
+    sources: Sequence[Source],
+    *,
+    delivery_id: str,
+    delivered_at: datetime,
+    fmt: str = "auto",
+    run_id: str | None = None,
+    watermark_source: str | None = None,
+    set_aside: Sequence[SetAside] = (),
+    force: bool = False,
+    keep: Sequence[str] = (),
+) -> list[FileLoad]:
+    """Load the given files of one delivery, and set aside what its layout replaces, in one
+    transaction. Files are hashed and checked before the transaction (no lock held); a file
+    whose bytes were already recorded, under its own name (unless forced) or another, is not
+    read. `keep`: the delivery's files that did not change (recorded under this delivery)."""
+    prepared: list[_Prepared] = []
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        for src in sources:
+            # hashing (sha256, the GIL released) runs while DuckDB checks the file: both read
+            # it, and the check is wasted only for a file that turns out to be a copy
+            pending = hasher.submit(content_hash, src.path)
+            prep: read.Prepared | None = read.prepare(src.path, src.source_file, fmt)
+            digest = pending.result()
+            mine = recorded(store, src.source_file)
+            if not force and mine is not None and mine[1] == digest and mine[2] is None:
+                prepared.append(_Prepared(src, digest, None, unchanged=True))
+                continue
+            with store.read() as con:
+                copy = con.execute(
+                    sqlfiles.load("queries", "billing_file_same_content"),
+                    [digest, src.source_file],
+                ).fetchone()
+            prepared.append(_Prepared(src, digest, None if copy else prep))
+    duckdb_reader: set[str] = set()
+    while True:
+        try:
+            with store.write() as con:
+                for f in keep:
+                    _retag(con, f, delivery_id, delivered_at)
+                return _load_delivery(
+                    con,
+                    prepared,
+                    delivery_id,
+                    delivered_at,
+                    run_id,
+                    watermark_source,
+                    set_aside,
+                    duckdb_reader,
+                    fmt,
+                )
+        except read.UseDuckDBReader as retry:
+            if retry.shown in duckdb_reader:
+                raise
+            duckdb_reader.add(retry.shown)  # rolled back; read that file with DuckDB's reader
+
+
+@dataclass
+class _Prepared:
+    src: Source
+    digest: str
+    prep: read.Prepared | None  # None: a copy of a recorded file (not read)
+    unchanged: bool = False  # the same bytes as when this file was last read
+
+
+def _load_delivery(
+    con: duckdb.DuckDBPyConnection,
+    prepared: list[_Prepared],
+    delivery_id: str,
+    delivered_at: datetime,
     run_id: str | None,
     watermark_source: str | None,
-    stream: NumberedCsv | None,
-    strict_rows: int | None,
-) -> int:
-    """One transaction: replace the file's rows, record the file, move the watermark."""
-    with store.write() as con:
-        utc_session(con)
-        # Parquet and streamed CSV rows carry their numbers, so their order need not be kept;
-        # CSV rows read by DuckDB are numbered from their row ids, which follow insertion
-        # order only when it is kept.
-        numbered_later = stream is None and not _is_parquet(path)
-        con.execute(f"SET preserve_insertion_order = {'true' if numbered_later else 'false'}")
-        con.execute(sqlfiles.load("queries", "billing_macros"))
-        con.execute(sqlfiles.load("queries", "billing_delete_file"), [shown])
-        if stream is not None:
-            con.register(_STREAM, stream.reader())  # gone with the connection
-        inserted = con.execute(
-            sql, {"source_file": shown, "source_format": detected, "run_id": run_id}
-        ).fetchone()
-        n = int(inserted[0]) if inserted else 0  # INSERT returns its row count
-        if stream is not None and n != strict_rows:
-            raise _ReadersDisagree(f"{shown}: pyarrow read {n} rows, DuckDB {strict_rows}")
-        if numbered_later:
-            con.execute(sqlfiles.load("queries", "billing_number_rows"), [shown])
-        if detected in native.AZURE_FORMATS:
-            _refuse_double_count(con, shown, detected)
+    set_aside: Sequence[SetAside],
+    duckdb_reader: set[str],
+    fmt: str,
+) -> list[FileLoad]:
+    loads: list[FileLoad] = []
+    loaded: list[str] = []
+    for p in prepared:
+        if p.unchanged:
+            con.execute(
+                sqlfiles.load("queries", "billing_file_touch"),
+                [p.src.fingerprint, p.src.source_file],
+            )
+            _retag(con, p.src.source_file, delivery_id, delivered_at)
+            loads.append(FileLoad(p.src.source_file, "unchanged", 0, True, []))
+            continue
+        load = _load_one(con, p, delivery_id, delivered_at, run_id, duckdb_reader, fmt)
+        loads.append(load)
+        if not load.skipped:
+            loaded.append(p.src.source_file)
+    for s in set_aside:
+        events = ledger.supersede_file(con, s.entry.uri, s.by, s.reason)
+        notes = tuple(e.describe() for e in events) or (f"{s.entry.uri}: {s.reason}",)
+        loads.append(FileLoad(s.entry.uri, "superseded", 0, True, [], notes))
+    notes = tuple(e.describe() for e in ledger.finish(con, delivery_id, loaded))
+    if watermark_source is not None:
+        _move_watermark(con, loaded, watermark_source)
+    if notes and loads:
+        first = loads[0]
+        loads[0] = FileLoad(
+            first.source_file,
+            first.source_format,
+            first.rows,
+            first.skipped,
+            first.extra_columns,
+            (*first.notes, *notes),
+        )
+    return loads
+
+
+def _load_one(
+    con: duckdb.DuckDBPyConnection,
+    p: _Prepared,
+    delivery_id: str,
+    delivered_at: datetime,
+    run_id: str | None,
+    duckdb_reader: set[str],
+    fmt: str,
+) -> FileLoad:
+    shown = p.src.source_file
+    same = con.execute(
+        sqlfiles.load("queries", "billing_file_same_content"), [p.digest, shown]
+    ).fetchone()
+    ledger.forget_file(con, shown)
+    notes: tuple[str, ...] = ()
+    if same is not None and same[1] is not None and same[1] < delivered_at:
+        # The same bytes in a later delivery: they count there (the earlier delivery may be
+        # replaced by this one), and the earlier path becomes the copy.
+        _make_copy(con, str(same[0]), shown, p.digest)
+        notes = (f"{same[0]}: same content as {shown}, a later delivery: counted once, there",)
+        same = None
+    if same is not None:
+        original = str(same[0])
+        reason = f"same content as {original} (sha256 {p.digest[:12]}): one file, counted once"
         con.execute(
             sqlfiles.load("queries", "billing_file_upsert"),
-            [shown, detected, fingerprint, n, extras, run_id],
+            [
+                shown,
+                p.prep.fmt if p.prep else None,
+                p.src.fingerprint,
+                0,
+                [],
+                run_id,
+                p.digest,
+                delivery_id,
+                delivered_at,
+                original,
+                reason,
+            ],
         )
-        if watermark_source is not None:
-            wm = con.execute(
-                sqlfiles.load("queries", "billing_file_max_period"), [shown]
-            ).fetchone()
-            if wm and wm[0] is not None:
-                set_watermark(con, "billing", watermark_source, wm[0])
-    return n
+        return FileLoad(shown, "same content", 0, True, [], (f"{shown}: {reason}",))
+    prep = p.prep or read.prepare(p.src.path, shown, fmt)  # its twin changed meanwhile
+    n, extras = read.insert(con, prep, run_id=run_id, duckdb_reader=shown in duckdb_reader)
+    read.refuse_undated(con, prep)
+    if prep.fmt in native.AZURE_FORMATS:
+        _refuse_double_count(con, shown, prep.fmt)
+    con.execute(
+        sqlfiles.load("queries", "billing_file_upsert"),
+        [
+            shown,
+            prep.fmt,
+            p.src.fingerprint,
+            n,
+            extras,
+            run_id,
+            p.digest,
+            delivery_id,
+            delivered_at,
+            None,
+            None,
+        ],
+    )
+    con.execute(sqlfiles.load("queries", "billing_file_reopen_copies"), [shown, p.digest])
+    ledger.index_file(con, shown, delivery_id, p.src.name)
+    return FileLoad(shown, prep.fmt, n, False, extras, notes)
+
+
+def _retag(
+    con: duckdb.DuckDBPyConnection, source_file: str, delivery_id: str, delivered_at: datetime
+) -> None:
+    """An unchanged file joins the delivery being loaded (see billing_file_retag.sql)."""
+    con.execute(
+        sqlfiles.load("queries", "billing_file_retag"),
+        {"delivery_id": delivery_id, "delivered_at": delivered_at, "source_file": source_file},
+    )
+    con.execute(
+        sqlfiles.load("queries", "billing_file_periods_retag"),
+        {"delivery_id": delivery_id, "source_file": source_file},
+    )
+
+
+def _make_copy(con: duckdb.DuckDBPyConnection, copy: str, original: str, digest: str) -> None:
+    """Record `copy` as the same file as `original`: its lines, slices and rollup go."""
+    ledger.forget_file(con, copy)
+    con.execute(
+        sqlfiles.load("queries", "billing_file_mark_copy"),
+        [
+            original,
+            f"same content as {original} (sha256 {digest[:12]}): one file, counted once",
+            copy,
+        ],
+    )
+
+
+def _move_watermark(con: duckdb.DuckDBPyConnection, files: list[str], source: str) -> None:
+    ends = []
+    for f in files:
+        wm = con.execute(sqlfiles.load("queries", "billing_file_max_period"), [f]).fetchone()
+        if wm and wm[0] is not None:
+            ends.append(wm[0])
+    if ends:
+        set_watermark(con, "billing", source, max(ends))
 
 
 def _refuse_double_count(con: duckdb.DuckDBPyConnection, shown: str, detected: str) -> None:
@@ -417,14 +356,54 @@ def _refuse_double_count(con: duckdb.DuckDBPyConnection, shown: str, detected: s
     )
 
 
-def local_files(location: str) -> list[Path]:
-    """A file, or every billing file under a folder (sorted, so runs are reproducible)."""
+def record_set_aside(store: Store, items: Sequence[SetAside], run_id: str | None) -> None:
+    """Files a manifest says are not current and that were never read: recorded (not read)."""
+    with store.write() as con:
+        for s in items:
+            con.execute(
+                sqlfiles.load("queries", "billing_file_upsert"),
+                [
+                    s.entry.uri,
+                    None,
+                    s.entry.fingerprint,
+                    0,
+                    [],
+                    run_id,
+                    None,
+                    None,
+                    s.entry.modified,
+                    s.by,
+                    s.reason,
+                ],
+            )
+
+
+# ------------------------------------------------------------------ locations
+def local_entries(location: str) -> list[Entry]:
+    """A file, or every file under a folder (billing files and manifests), sorted."""
     p = Path(location)
     if p.is_file():
-        return [p]
-    if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.is_file() and is_billing_file(f.name))
-    raise InputError(f"{location}: no such file or folder")
+        files, root = [p], p.parent
+    elif p.is_dir():
+        files, root = sorted(f for f in p.rglob("*") if f.is_file()), p
+    else:
+        raise InputError(f"{location}: no such file or folder")
+    out = []
+    for f in files:
+        st = f.stat()
+        out.append(
+            Entry(
+                str(f.resolve()),
+                f.relative_to(root).as_posix(),
+                st.st_size,
+                datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
+                f"size={st.st_size};mtime_ns={st.st_mtime_ns}",
+            )
+        )
+    return out
+
+
+Fetch = Callable[[list[Entry], str], list[Source]]
 
 
 def collect(
@@ -436,17 +415,30 @@ def collect(
     location: str,
     fmt: str = "auto",
     force: bool = False,
-    on_file: Any = None,
+    on_file: Callable[[FileLoad], None] | None = None,
 ) -> int:
-    """Load every billing file at `location` (path, folder or s3://bucket/prefix).
+    """Load every delivery at `location` (path, folder or s3://bucket/prefix), oldest first.
 
     since/until do not filter billing files: a file is the unit of truth and is loaded whole
     (its charge periods are whatever the provider put in it). Returns rows written.
     """
     del since, until
+    if location.startswith("s3://"):
+        from unitcost.collectors import s3files
+
+        entries, read_json, fetch = s3files.source(location, client)
+    else:
+        entries, read_json, fetch = local_entries(location), read_local_json, _local_fetch
     with collector_run(store, "billing", location) as run:
-        for load in _iter_loads(
-            store, location, fmt=fmt, client=client, run_id=run.run_id, force=force
+        for load in load_location(
+            store,
+            entries,
+            read_json,
+            fetch,
+            location=location,
+            fmt=fmt,
+            run_id=run.run_id,
+            force=force,
         ):
             run.rows += load.rows
             if on_file is not None:
@@ -454,22 +446,80 @@ def collect(
         return run.rows
 
 
-def _iter_loads(
-    store: Store, location: str, *, fmt: str, client: Any, run_id: str, force: bool
-) -> Iterable[FileLoad]:
-    if location.startswith("s3://"):
-        from unitcost.collectors import s3files
+def _local_fetch(entries: list[Entry], tmp: str) -> list[Source]:
+    del tmp
+    return [Source(e.uri, e.uri, e.fingerprint) for e in entries]
 
-        yield from s3files.iter_loads(
-            store, location, fmt=fmt, client=client, run_id=run_id, force=force
-        )
-        return
-    for f in local_files(location):
-        yield load_file(
+
+def load_location(
+    store: Store,
+    entries: Iterable[Entry],
+    read_json: Callable[[Entry], Any],
+    fetch: Fetch,
+    *,
+    location: str,
+    fmt: str,
+    run_id: str,
+    force: bool,
+) -> Iterable[FileLoad]:
+    """Plan the deliveries at a location and load each one that changed, oldest first."""
+    plan = plan_deliveries(entries, read_json)
+    for w in plan.waiting:
+        yield FileLoad(w.entry.uri, "waiting", 0, True, [], (f"{w.entry.uri}: {w.reason}",))
+    with store.read() as con:
+        known = {
+            str(r[0]): tuple(r[1:])
+            for r in con.execute(sqlfiles.load("queries", "billing_files_state")).fetchall()
+        }
+    states = {e.uri: known.get(e.uri) for d in plan.deliveries for e in d.files}
+    states.update({s.entry.uri: known.get(s.entry.uri) for s in plan.superseded})
+    unread = [s for s in plan.superseded if states[s.entry.uri] is None]
+    if unread:
+        record_set_aside(store, unread, run_id)
+    for s in unread:
+        yield FileLoad(s.entry.uri, "superseded", 0, True, [], (f"{s.entry.uri}: {s.reason}",))
+    to_supersede = [
+        s for s in plan.superseded if (st := states[s.entry.uri]) is not None and st[2] is None
+    ]
+    for d in plan.deliveries:
+        # read: new or changed files, and files recorded without being read (set aside by a
+        # manifest then, part of the current delivery now)
+        changed = [
+            e
+            for e in d.files
+            if force or (st := states[e.uri]) is None or st[0] != e.fingerprint or st[1] is None
+        ]
+        aside = [s for s in to_supersede if s.by == d.by]
+        kept = [e for e in d.files if e not in changed]
+        for e in kept:
+            yield FileLoad(e.uri, "unchanged", 0, True, [])
+        moved = [
+            e.uri
+            for e in kept
+            if (st := states[e.uri]) and st[2] is None and st[4] != d.delivery_id
+        ]
+        if not changed and not aside and not moved:
+            continue
+        with tempfile.TemporaryDirectory(prefix="unitcost-billing-") as tmp:
+            yield from load_delivery(
+                store,
+                fetch(changed, tmp),
+                delivery_id=d.delivery_id,
+                delivered_at=d.delivered_at,
+                fmt=fmt,
+                run_id=run_id,
+                watermark_source=location,
+                set_aside=aside,
+                force=force,
+                keep=moved,
+            )
+        to_supersede = [s for s in to_supersede if s not in aside]
+    if to_supersede:  # replaced by a delivery that did not change in this run
+        yield from load_delivery(
             store,
-            str(f.resolve()),
-            fmt=fmt,
+            [],
+            delivery_id="",
+            delivered_at=datetime.now(UTC),
             run_id=run_id,
-            watermark_source=location,
-            force=force,
+            set_aside=to_supersede,
         )

@@ -9,8 +9,8 @@ takes its numbers from a running count and DuckDB may then insert the batches in
 pyarrow's parser is more lenient than DuckDB's strict mode in two ways: a quote left open at the
 end of the file (a truncated file) simply ends there, and text after a closing quote (`"ab"c`)
 is glued on. So DuckDB's strict reader checks the file first, and the loader compares the two
-readers' row counts (billing._strict_csv_rows): a file only one of them accepts, or on which they
-disagree, is loaded by DuckDB's reader instead (billing.py), which names the bad row.
+readers' row counts (billing_read.strict_csv_rows): a file only one of them accepts, or on which
+they disagree, is loaded by DuckDB's reader instead (billing_read.py), which names the bad row.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 # Large enough that the per-batch Python work (one numpy range) is noise, small enough that a
 # batch in flight per thread stays a few MB.
 BLOCK_BYTES = 4 << 20
-NULL_TEXTS = ["", "NULL", "null"]  # as DuckDB's reader is told (billing.relation_sql)
+NULL_TEXTS = ["", "NULL", "null"]  # as DuckDB's reader is told (billing_read.relation_sql)
 
 
 class NumberedCsv:

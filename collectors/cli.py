@@ -7,6 +7,7 @@ sampling period. Every batch is committed as it comes, so Ctrl-C loses nothing w
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,11 +74,20 @@ def _repeat(every: str | None, once: Callable[[], list[Outcome]]) -> None:
         time.sleep(period)
 
 
-def _billing_file_progress(load: billing.FileLoad) -> None:
-    if load.skipped:
-        console.print(f"  unchanged, skipped: {load.source_file}")
-    else:
-        console.print(f"  {load.rows:,} rows ({load.source_format}) from {load.source_file}")
+def _billing_file_progress(load: billing.FileLoad, seen: list[str] | None = None) -> None:
+    """One line per file, then one per thing it set aside or why it did not count (also kept
+    in `seen`)."""
+    if load.source_format == "unchanged":
+        console.print(f"  unchanged, skipped: {load.source_file}", highlight=False)
+    elif not load.skipped:
+        console.print(
+            f"  {load.rows:,} rows ({load.source_format}) from {load.source_file}", highlight=False
+        )
+    label = "waiting: " if load.source_format == "waiting" else ""
+    for note in load.notes:  # each says what was set aside (or why not yet) and why
+        console.print(f"    {label}{note}", markup=False, highlight=False)
+    if seen is not None:
+        seen.extend(load.notes)
 
 
 def run_billing(app: App, source: str | None, fmt: str, force: bool) -> list[Outcome]:
@@ -92,14 +102,21 @@ def run_billing(app: App, source: str | None, fmt: str, force: bool) -> list[Out
     for location, f in targets:
         console.print(f"billing: {location}")
         client = make_boto3_client("s3", s.aws) if location.startswith("s3://") else None
+        notes: list[str] = []
         n = billing.collect(
             app.store,
             location=location,
             fmt=f,
             force=force,
             client=client,
-            on_file=_billing_file_progress,
+            on_file=functools.partial(_billing_file_progress, seen=notes),
         )
+        if notes:  # rows written include lines that this run then set aside
+            console.print(
+                f"  {len(notes)} set aside, counted once or waiting (above): what the views "
+                "count is each delivery once",
+                highlight=False,
+            )
         results.append(Outcome("billing", location, n, "ok"))
     return results
 
@@ -230,9 +247,13 @@ def collect_billing(
     until: str | None,
     every: str | None,
 ) -> None:
-    """Billing exports: FOCUS 1.0-1.3 (CSV/Parquet) and AWS CUR legacy/2.0; one file at a time.
+    """Billing exports: FOCUS 1.0-1.3 (CSV/Parquet), AWS CUR legacy/2.0, Azure EA, OCI.
 
-    --since/--until are accepted for symmetry and ignored: a file is loaded whole.
+    Each delivery is loaded in one transaction and counted once: a file whose bytes were
+    already loaded (under any name) adds nothing, and a later delivery of the same account and
+    billing period (a new CUR assembly, export version or Azure run) sets the earlier aside;
+    what was set aside is printed with the reason. --since/--until are accepted for symmetry
+    and ignored: a file is loaded whole.
     """
     _repeat(every, lambda: run_billing(app, source, fmt, force))
 
@@ -251,6 +272,11 @@ def collect_billing(
     help="SERVICE, INSTANCE_TYPE, USAGE_TYPE, REGION, LINKED_ACCOUNT, PURCHASE_TYPE "
     "or TAG:<key>; at most two.",
 )
+@click.option(
+    "--billing-account",
+    help="The AWS billing (payer) account the figures belong to "
+    "(default: the credentials' account, from STS).",
+)
 @_since
 @_until
 @_every
@@ -259,21 +285,30 @@ def collect_ce(
     app: App,
     granularity: str,
     group_by: tuple[str, ...],
+    billing_account: str | None,
     since: str | None,
     until: str | None,
     every: str | None,
 ) -> None:
-    """AWS Cost Explorer: unblended (billed) and amortized (effective) cost, all pages."""
+    """AWS Cost Explorer: unblended (billed) and amortized (effective) cost, all pages.
+
+    One source of truth per billing account and period: a later pull of a period replaces the
+    earlier whatever its grouping, and an export (CUR, FOCUS) of the same account and period
+    takes precedence (the pull's figures for it are set aside, and this says so).
+    """
 
     def once() -> list[Outcome]:
-        client = make_boto3_client("ce", app.loaded.settings.aws)
+        aws = app.loaded.settings.aws
         n = cost_explorer.collect(
             app.store,
             since=_time(since, "--since"),
             until=_time(until, "--until"),
-            client=client,
+            client=make_boto3_client("ce", aws),
             granularity=granularity,
             group_by=list(group_by),
+            billing_account=billing_account,
+            sts_client=None if billing_account else make_boto3_client("sts", aws),
+            on_note=lambda note: console.print(f"  {note}", markup=False, highlight=False),
         )
         return [Outcome("cost-explorer", granularity.upper(), n, "ok")]
 

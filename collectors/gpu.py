@@ -21,9 +21,9 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import pyarrow as pa
-from unitcost.collectors.base import collector_run, registered, utc_session
+from unitcost.collectors import rollups
+from unitcost.collectors.base import collector_run, utc_session
 
-from unitcost import sqlfiles
 from unitcost.errors import CollectorError
 from unitcost.store import Store
 
@@ -311,8 +311,7 @@ def write_samples(store: Store, samples: list[GpuSample]) -> int:
     table = pa.Table.from_pylist([asdict(s) for s in samples], schema=_SCHEMA)
     with store.write() as con:
         utc_session(con)
-        with registered(con, "new_gpu_samples", table):
-            con.execute(sqlfiles.load("queries", "gpu_samples_upsert"))
+        rollups.store_gpu_samples(con, table)
     return len(samples)
 
 

@@ -31,6 +31,7 @@ from functools import cache
 import duckdb
 import pyarrow as pa
 from unitcost.collectors import metric_families as mf
+from unitcost.collectors import rollups
 from unitcost.collectors.base import registered
 
 from unitcost import sqlfiles
@@ -80,6 +81,7 @@ def derive(
             sqlfiles.load("queries", "metrics_intervals_derive"),
             {**params, "max_gap_s": float(MAX_GAP_S)},
         ).fetchone()
+    rollups.refresh_metric_days(con, deployments, start, end)  # same transaction
     return int(row[0]) if row else 0
 
 

@@ -144,6 +144,13 @@ _LABEL_ALIASES = {
 }
 
 
+def kept_by(name: str, labels: list[str]) -> bool:
+    """Whether a series reduced to `labels` still carries the normalized label `name`."""
+    if name in labels or name == "engine":  # engine: added from the metric's name
+        return True
+    return any(src in labels for src, dst in _LABEL_ALIASES.items() if dst == name)
+
+
 def family_of(metric: str) -> tuple[Family, str] | None:
     """The family a sample belongs to and its histogram part ('' for plain series)."""
     f = BY_METRIC.get(metric)

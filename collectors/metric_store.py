@@ -19,13 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from unitcost.collectors import intervals
+from unitcost.collectors import intervals, rollups
 from unitcost.collectors import metric_families as mf
 from unitcost.collectors.base import registered, utc_session
 
@@ -34,6 +34,7 @@ from unitcost import sqlfiles
 UNMAPPED = "unmapped"
 SOURCE_KINDS = ("prometheus", "scrape", "emulate")
 _TS = pa.timestamp("us", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Rules = list[tuple[str, dict[str, str]]]
 
@@ -256,11 +257,10 @@ def _int(text: str | None) -> int | None:
 def _points_table(
     ids: npt.NDArray[np.int64],
     series: npt.NDArray[np.int64],
-    ts: npt.NDArray[np.float64],
+    micros: npt.NDArray[np.int64],
     values: npt.NDArray[np.float64],
     run_id: str | None,
 ) -> pa.Table:
-    micros = np.round(ts * 1e6).astype(np.int64)
     return pa.table(
         {
             "series_id": pa.array(ids[series], pa.int64()),
@@ -298,7 +298,9 @@ def write(
     ids, deps = _series_ids(con, source, kind, batch)
     # a range pull's points are one per series and step already; other batches are small
     series, ts, values = batch.arrays(distinct=replace is None)
-    with registered(con, "new_points", _points_table(ids, series, ts, values, run_id)):
+    micros = np.round(ts * 1e6).astype(np.int64)  # stored precision: microseconds
+    span = (_us(int(micros.min())), _us(int(micros.max()))) if len(micros) else None
+    with registered(con, "new_points", _points_table(ids, series, micros, values, run_id)):
         if replace is not None:
             con.execute(
                 sqlfiles.load("queries", "metrics_points_delete_window"),
@@ -310,10 +312,10 @@ def write(
                     sqlfiles.load("queries", "metrics_source_deployments"), {"source": source}
                 ).fetchall()
             )
-        elif len(ts):
+        elif span is not None:
             con.execute(
                 sqlfiles.load("queries", "metrics_points_delete_same"),
-                {"lo": _dt(float(ts.min())), "hi": _dt(float(ts.max()))},
+                {"lo": span[0], "hi": span[1]},
             )
         con.execute(sqlfiles.load("queries", "metrics_points_insert"))
         if any(m.startswith("DCGM_") for m in batch.metrics):
@@ -321,8 +323,8 @@ def write(
     _emulated_deployments(con, batch)
     if replace is not None:
         lo, hi = replace
-    elif len(ts):
-        lo, hi = _dt(float(ts.min())), _dt(float(ts.max()))
+    elif span is not None:
+        lo, hi = span
     else:
         return 0
     intervals.derive(con, sorted(deps), lo, hi, interval_s=interval_s)
@@ -334,12 +336,11 @@ def _gpu_samples_from_dcgm(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.sql(sqlfiles.load("queries", "metrics_dcgm_gpu_samples")).to_arrow_table()
     if rows.num_rows == 0:
         return
-    with registered(con, "new_gpu_samples", rows):
-        con.execute(sqlfiles.load("queries", "gpu_samples_upsert"))
+    rollups.store_gpu_samples(con, rows)
 
 
-def _dt(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+def _us(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
 
 
 def remap(con: duckdb.DuckDBPyConnection) -> tuple[set[str], bool]:

@@ -221,6 +221,18 @@ def fetch(
     raise CollectorError(f"{where} failed after {attempts} attempts: {last}")
 
 
+def _check_rules_survive(by: list[str], deployments: list[Deployment]) -> None:
+    """A rule on a label the aggregation sums away would send that deployment's tokens to
+    `model:...` or `unmapped`: refuse, naming the rule and the label."""
+    for d in deployments:
+        for name in d.match.metric_labels:
+            if not mf.kept_by(name, [*by, *ALWAYS_BY]):
+                raise InputError(
+                    f"deployments[{d.id}].match.metric_labels uses {name!r}, which aggregate_by "
+                    f"({', '.join(by)}) sums away: add it to aggregate_by"
+                )
+
+
 def _align(t: datetime, step_s: float) -> datetime:
     """Down to the step grid (multiples of the step since the epoch), so every pull of a
     window asks for the same timestamps and a re-pull replaces samples exactly."""
@@ -255,7 +267,10 @@ def collect(
     since = _align(
         since or get_watermark(store, "prometheus", url) or until - timedelta(hours=1), step_s
     )
-    queries = aggregated_queries(aggregate_by, step_s) if aggregate_by else raw_queries()
+    queries = raw_queries()
+    if aggregate_by:
+        queries = aggregated_queries(aggregate_by, step_s)
+        _check_rules_survive(aggregate_by, deployments or [])
     if deployments:
         deployment_rules.sync(store, deployments)
     client = client or make_prometheus_client(url, bearer_token_env=bearer_token_env)

@@ -250,7 +250,13 @@ def offline_cmd(
         app = ctx.find_object(App)
         if app is None:
             raise ConfigError("--to-store needs the unitcost command's --db")
-        n = telemetry.write_store(app.store, series)
+        n = telemetry.write_store(
+            app.store,
+            series,
+            on_piece=lambda name, end, k: console.print(
+                f"  {name}: {k:,} samples up to {end:%Y-%m-%d %H:%M}Z"
+            ),
+        )
         console.print(f"{app.store.path}: {n} emulated rows written")
     if incident is not None:
         console.print(

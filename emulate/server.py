@@ -346,9 +346,15 @@ class Endpoint:
             "parent": None,
             "max_model_len": self.phys.max_model_len,
             "emulated": True,
+            # What is emulated, for clients to record (unitcost bench stores a run against
+            # this server as emulated, with this hardware): `hardware` is the GPU in the price
+            # catalog's naming (H100, A100-80GB), `gpu` the emulator's catalog id.
             "emulation": {
                 "model": s.model.id,
+                "model_name": s.model.name,
+                "hardware": s.gpu.id.upper(),
                 "gpu": s.gpu.id,
+                "gpu_name": s.gpu.name,
                 "gpu_count": s.gpus,
                 "quantization": s.quant.id,
                 "engine": s.engine.id,

@@ -251,9 +251,16 @@ def _num(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-def write_store(store: Store, series: list[Series], *, piece_s: float = 86_400.0) -> int:
+def write_store(
+    store: Store,
+    series: list[Series],
+    *,
+    piece_s: float = 86_400.0,
+    on_piece: Callable[[str, datetime, int], None] | None = None,
+) -> int:
     """Register the deployments, then store every series through the metric store, a day of
-    one endpoint per transaction (its samples, GPU rows and intervals); returns samples."""
+    one endpoint per transaction (its samples, GPU rows and intervals); returns samples.
+    on_piece(endpoint, piece end, samples) reports each transaction."""
     with store.write() as con:
         for s in series:
             con.execute(sqlfiles.load("queries", "emulate_deployment_delete"), [s.cfg.name])
@@ -289,7 +296,7 @@ def write_store(store: Store, series: list[Series], *, piece_s: float = 86_400.0
             for _fam, _kind, name, labels, get in rows:
                 batch.add(name, labels, ts[a:b], [float(get(p)) for p in s.points[a:b]])
             with store.write() as con:
-                total += metric_store.write(
+                n = metric_store.write(
                     con,
                     batch,
                     source=source,
@@ -297,6 +304,9 @@ def write_store(store: Store, series: list[Series], *, piece_s: float = 86_400.0
                     replace=(_utc(lo), _utc(hi)),
                     interval_s=interval_s,
                 )
+            total += n
+            if on_piece is not None:
+                on_piece(s.cfg.name, _utc(hi), n)
             lo = hi
     return total
 

@@ -266,6 +266,7 @@ def prices_group() -> None:
 @pass_app
 def prices_list(app: App, gpu: str | None, provider: str | None, fmt: str) -> None:
     """Effective prices per instance; stale or unverified rows are flagged."""
+    prices.apply_config(app.store, app.loaded.settings.prices)  # [[prices]] edited since init
     with app.store.read() as con:
         rows = prices.list_prices(con, gpu=gpu, provider=provider)
     if fmt == "json":
@@ -307,7 +308,8 @@ def prices_list(app: App, gpu: str | None, provider: str | None, fmt: str) -> No
         console.print(f"[yellow]*[/] {c}")
     console.print(
         "USD/h: on-demand list price of the whole instance; USD/GPU-h = USD/h / GPUs. "
-        "Prices are dated facts from the named source, not quotes."
+        "Prices are dated facts from the named source, not quotes. VM-only rows hold no GPU "
+        "and never price a GPU cost."
     )
 
 
@@ -339,7 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     except UnitcostError as exc:
         if _state["debug"]:
             traceback.print_exc()
-        err_console.print(f"Error: {exc}", markup=False, highlight=False)
+        # soft_wrap: one line even when stderr is piped (rich would wrap at 80 columns)
+        err_console.print(f"Error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("Interrupted.")

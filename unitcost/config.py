@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from unitcost.errors import ConfigError
+from unitcost.money import RULE as MONEY_RULE
+from unitcost.money import is_money_text
 
 ENV_PREFIX = "UNITCOST_"
 _LIST_FIELDS = {"endpoints", "prometheus", "billing", "deployments", "scenarios", "prices"}
@@ -56,6 +58,7 @@ class Endpoint(_Model):
     quantization: str = "unknown"
     parameter_count: int | None = Field(default=None, gt=0)
     price_ref: str | None = None
+    whole_instance: bool = False
     api_key_env: str | None = None
     metrics_url: str | None = None
 
@@ -199,6 +202,20 @@ class PriceRow(_Model):
     spot_usd_per_hour_high: Decimal | None = Field(default=None, ge=0)
     source: str = "config"
     as_of: str = ""
+
+    @field_validator("on_demand_usd_per_hour", "spot_usd_per_hour_low", "spot_usd_per_hour_high",
+                     mode="before")  # fmt: skip
+    @classmethod
+    def _money(cls, value: Any) -> Any:
+        """Prices follow unitcost's one money rule (unitcost.money): a TOML number, or text
+        that is a plain decimal number (no `$`, thousands separator or `1_000`)."""
+        if isinstance(value, str):
+            if not is_money_text(value):
+                raise ValueError(f"{value!r} is not a decimal number: {MONEY_RULE}")
+            return value.strip()
+        if isinstance(value, float):
+            return str(value)  # the shortest text of the TOML number, never its binary tail
+        return value
 
 
 class Settings(_Model):

@@ -8,9 +8,11 @@ the dashboard show beside the number.
 from __future__ import annotations
 
 import csv
+import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,9 @@ import duckdb
 
 from unitcost import sqlfiles
 from unitcost.config import PriceRow
-from unitcost.errors import input_error
+from unitcost.errors import ConfigError, input_error
+from unitcost.money import parse_money
+from unitcost.store import Store, fetch_dicts
 
 #: The columns of the shipped catalog and of files for `unitcost prices import`.
 CATALOG_COLUMNS = (
@@ -37,7 +41,10 @@ CATALOG_COLUMNS = (
     "as_of",
     "verified",
     "caveat",
+    "note",
 )
+#: Columns a row may leave out at its end (files written before they existed).
+OPTIONAL = ("note",)
 REQUIRED = ("provider", "region", "instance_type", "gpu_model", "gpu_count", "source", "as_of")
 #: Header of the public snapshot in shared/fixtures/prices, also accepted by `prices import`.
 SNAPSHOT_COLUMNS = (
@@ -83,19 +90,17 @@ class PriceRecord:
     caveat: str | None
     source_file: str | None
     source_row: int | None
+    note: str | None = None  # how the row was gathered; `source` names the publisher only
 
 
 def _money(value: str, path: str, row: int, column: str) -> Decimal | None:
-    value = value.strip()
-    if value == "":
+    """A price, by the one money rule of unitcost.money (a plain decimal number), >= 0."""
+    out = parse_money(value, where=f"{path}, row {row}, column {column!r}")
+    if out is None:
         return None
-    try:
-        out = Decimal(value)
-    except InvalidOperation:
-        raise input_error(path, row=row, column=column, msg=f"not a number: {value!r}") from None
-    if not out.is_finite() or out < 0:
+    if out < 0:
         raise input_error(path, row=row, column=column, msg=f"must be a price >= 0, got {value!r}")
-    return out
+    return Decimal(value.strip())  # the digits as written: 10.80 stays 10.80
 
 
 def _int(value: str, path: str, row: int, column: str) -> int:
@@ -165,16 +170,30 @@ def _from_catalog_row(r: dict[str, str], path: str, row: int, origin: str) -> Pr
         caveat=(r.get("caveat") or "").strip() or None,
         source_file=path,
         source_row=row,
+        note=(r.get("note") or "").strip() or None,
     )
+
+
+_NOTE = re.compile(r"^(?P<source>.*?)\s*\((?P<note>[^()]*)\)\s*$")
+
+
+def split_source(text: str) -> tuple[str, str | None]:
+    """The snapshot's `source` text as (publisher, note): a trailing parenthesis says how the
+    row was gathered ("seen via mirror page", "not re-read this session"), not who published
+    it, so it goes to the `note` column and `source` keeps the publisher only."""
+    m = _NOTE.match(text.strip())
+    if m is None or not m.group("source"):
+        return text.strip(), None
+    return m.group("source"), m.group("note").strip() or None
 
 
 def _from_snapshot_row(r: dict[str, str], path: str, row: int, origin: str) -> PriceRecord:
     """Map a row of the public snapshot format to the catalog shape (spot range split)."""
     pricing = r["pricing"].strip()
     low, high = _spot_range(r.get("spot_usd_per_hour_range") or "", path, row)
-    source = r["source"].strip()
+    source, note = split_source(r["source"])
     caveat = None
-    if "PRE June-2025" in source:
+    if "PRE June-2025" in r["source"]:
         caveat = PRE_CUT_CAVEAT
     elif pricing == "on_demand_vm_only":
         caveat = "VM part only: the GPU is billed as a separate SKU"
@@ -195,6 +214,7 @@ def _from_snapshot_row(r: dict[str, str], path: str, row: int, origin: str) -> P
             "as_of": r["source_as_of"],
             "verified": r["verified"],
             "caveat": caveat or "",
+            "note": note or "",
         },
         path,
         row,
@@ -229,7 +249,7 @@ def read_price_file(
     out: list[PriceRecord] = []
     keys: dict[tuple[str, ...], int] = {}
     for i, raw in enumerate(reader, start=2):  # row 1 is the header
-        if None in raw or any(v is None for v in raw.values()):
+        if None in raw or any(v is None for k, v in raw.items() if k not in OPTIONAL):
             raise input_error(name, row=i, msg="wrong number of fields (truncated or extra commas)")
         rec = convert(raw, name, i, origin)
         key = (rec.provider, rec.region, rec.instance_type, rec.price_model)
@@ -312,13 +332,70 @@ def sync_config(con: duckdb.DuckDBPyConnection, rows: Sequence[PriceRow]) -> int
     return _replace_origin(con, "config", config_records(rows))
 
 
+def apply_config(store: Store, rows: Sequence[PriceRow]) -> bool:
+    """Bring the catalog's config layer in line with the config file's `[[prices]]`, so they
+    apply on every command that reads prices, not only after `db init`. A read decides; the
+    write (one short transaction) happens only when the rows changed. Returns True if written."""
+    want = [astuple(r) for r in config_records(rows)]
+    with store.read() as con:
+        have = con.execute(sqlfiles.load("queries", "prices_config_rows")).fetchall()
+    if sorted(map(_cmp_key, have)) == sorted(map(_cmp_key, want)):
+        return False
+    with store.write() as con:
+        sync_config(con, rows)
+    return True
+
+
+def _cmp_key(row: Sequence[Any]) -> tuple[str, ...]:
+    """A stored or a fresh row in one comparable form (DECIMAL(18,6) 50.000000 == config 50)."""
+    return tuple(
+        "" if v is None else str(Decimal(v).normalize()) if _is_num(v) else str(v) for v in row
+    )
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, Decimal | float | int) and not isinstance(v, bool)
+
+
+#: Price models that hold no GPU: never used for a GPU cost.
+VM_ONLY = "on_demand_vm_only"
+
+
+def price_for_ref(con: duckdb.DuckDBPyConnection, price_ref: str, *, where: str) -> dict[str, Any]:
+    """The catalog row that prices `price_ref` ("provider/region/instance_type"): on-demand
+    first, then capacity block, then spot-only.
+
+    Raises ConfigError, naming `where` (the flag or config key it came from), when no row has
+    that ref (with the closest refs), or when the only rows are VM-only: such a price holds no
+    GPU (the GPU is billed as a separate SKU), so a GPU cost from it would be wrong.
+    """
+    rows = fetch_dicts(con, sqlfiles.load("queries", "prices_for_ref"), {"price_ref": price_ref})
+    if not rows:
+        refs = [r[0] for r in con.execute(sqlfiles.load("queries", "prices_refs")).fetchall()]
+        close = difflib.get_close_matches(price_ref, refs, n=3, cutoff=0.5)
+        hint = f"closest: {', '.join(close)}" if close else "no similar instance"
+        raise ConfigError(
+            f"{where} {price_ref!r}: no such instance in the price catalog ({hint}; see "
+            "`unitcost prices list`, or add it with [[prices]] or `unitcost prices import`)"
+        )
+    best = rows[0]
+    if best["price_model"] == VM_ONLY:
+        raise ConfigError(
+            f"{where} {price_ref!r}: the catalog row {price_ref} ({VM_ONLY}, "
+            f"{best['origin']}) prices the VM part only ({best['caveat'] or 'no GPU in it'}), "
+            "so it cannot give a GPU cost; add the instance's price with its GPU under "
+            "another price model ([[prices]] or `unitcost prices import`)"
+        )
+    return best
+
+
 def list_prices(
     con: duckdb.DuckDBPyConnection, *, gpu: str | None = None, provider: str | None = None
 ) -> list[dict[str, Any]]:
     """Effective catalog rows, optionally filtered by GPU model and provider."""
-    cur = con.execute(sqlfiles.load("queries", "prices_list"), {"gpu": gpu, "provider": provider})
-    cols = [d[0] for d in cur.description or []]
-    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    return fetch_dicts(
+        con, sqlfiles.load("queries", "prices_list"), {"gpu": gpu, "provider": provider}
+    )
 
 
 assert tuple(f.name for f in fields(PriceRecord))[:3] == ("provider", "region", "instance_type")

@@ -5,7 +5,9 @@ SELECT run_id, name, source, status, CAST(started_at AS VARCHAR) AS started_at,
        emulated, CAST(load_profile AS VARCHAR) AS load_profile,
        CAST(workload AS VARCHAR) AS workload, CAST(slo AS VARCHAR) AS slo,
        CAST(to_json(labels) AS VARCHAR) AS labels, tool_version, schema_version, python_version,
-       platform, notes, CAST(summary AS VARCHAR) AS summary, group_id
+       platform, notes, CAST(summary AS VARCHAR) AS summary, group_id, slo_attainment,
+       whole_instance, percentiles, loop_lag_ns, client_pid, client_host, client_start_ticks,
+       epoch_ms(started_at) AS started_ms                -- ms since the epoch (ages, end time)
 FROM bench_runs
 WHERE run_id LIKE $prefix || '%'
 ORDER BY started_at;

@@ -20,18 +20,22 @@ CREATE OR REPLACE TEMP MACRO uc_fast_ts(x) AS CASE
 CREATE OR REPLACE TEMP MACRO uc_ts(x) AS coalesce(uc_fast_ts(x), CASE
     WHEN x IS NULL OR trim(x) = '' THEN NULL
     ELSE coalesce(uc_try_ts(x), error('not a timestamp: ' || x)) END);
--- uc_try_money: a decimal number; also `$50,000.00 ` as the FOCUS spec's own examples write
--- money (optional $, comma thousands groups of exactly three digits). NULL otherwise.
-CREATE OR REPLACE TEMP MACRO uc_try_money(x) AS coalesce(
-    try_cast(trim(x) AS DECIMAL(38, 10)),
-    CASE WHEN regexp_full_match(trim(x), '-?\$?\d{1,3}(,\d{3})+(\.\d+)?|-?\$\d+(\.\d+)?')
-         THEN try_cast(replace(replace(trim(x), '$', ''), ',', '') AS DECIMAL(38, 10)) END
-);
--- uc_money: as uc_try_money, but text that is not money aborts the statement. A plain number
--- takes the direct cast; only what it refuses goes through trim and the `$1,000` forms.
-CREATE OR REPLACE TEMP MACRO uc_money(x) AS coalesce(try_cast(x AS DECIMAL(38, 10)), CASE
+-- uc_try_money: money text by unitcost's one rule (unitcost/money.py says why): optional spaces,
+-- sign, digits with an optional '.' and decimals, optional exponent. DuckDB's cast reads exactly
+-- that, plus digit underscores (`1_000`) and a '.' after an exponent (`5E5.`), which the rule
+-- refuses (tests/unit/core/test_money.py compares the two on random text). Plain numbers, nearly
+-- every value, take the cast alone. NULL when the text is not money (`$1.00`, `1,000.00` and
+-- `12,50` included).
+CREATE OR REPLACE TEMP MACRO uc_try_money(x) AS CASE
+    WHEN contains(x, '_') THEN NULL
+    WHEN (contains(x, 'e') OR contains(x, 'E'))
+         AND NOT regexp_full_match(x, '\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*') THEN NULL
+    ELSE try_cast(x AS DECIMAL(38, 10)) END;
+-- uc_money: as uc_try_money, but text that is not money aborts the statement (the loader then
+-- names the first bad row and column); blank text is NULL.
+CREATE OR REPLACE TEMP MACRO uc_money(x) AS coalesce(uc_try_money(x), CASE
     WHEN x IS NULL OR trim(x) = '' THEN NULL
-    ELSE coalesce(uc_try_money(x), error('not a decimal number: ' || x)) END);
+    ELSE error('not a decimal number: ' || x) END);
 -- uc_az_tags_text: Azure EA exports write Tags as JSON members without the braces
 -- (`"env": "prod","org": "trey"`); newer exports add the braces. Text of a JSON object.
 CREATE OR REPLACE TEMP MACRO uc_az_tags_text(x) AS CASE

@@ -4,7 +4,7 @@ SELECT
     provider, region, instance_type, price_model, origin, gpu_model, gpu_count, gpu_mem_gb,
     on_demand_usd_per_hour, on_demand_usd_per_gpu_hour,
     spot_usd_per_hour_low, spot_usd_per_hour_high,
-    source, as_of, verified, caveat
+    source, as_of, verified, caveat, note
 FROM price_catalog_effective
 WHERE ($gpu IS NULL OR lower(gpu_model) = lower($gpu))
   AND ($provider IS NULL OR lower(provider) = lower($provider))

@@ -1,7 +1,9 @@
 -- recommend_demand: a deployment's demand over the last $days days of its traffic metrics:
 -- the busiest 5 minutes and, per hour of day (UTC), the busiest hour's mean rate.
--- Grain: one row per hour of day (0-23) with data; the window and peak repeat on each row.
--- Upstream: metric_intervals (peak, 5-minute buckets), demand_hourly (profile).
+-- Grain: one row per hour of day (0-23) with data; the window, peak and emulated flag repeat
+-- on each row.
+-- Upstream: metric_intervals (peak, 5-minute buckets), demand_hourly (profile), deployments
+-- (labels['emulated'] = 'true', written by `emulate offline`: the telemetry is simulated).
 WITH bounds AS (
     SELECT max(interval_start) + to_seconds(max(interval_s)) AS window_end
     FROM metric_intervals
@@ -25,6 +27,11 @@ peak AS (
           AND m.interval_start >= win.window_start AND m.interval_start < win.window_end
         GROUP BY 1
     )
+),
+emu AS (
+    SELECT coalesce(bool_or(labels['emulated'] = 'true'), false) AS emulated
+    FROM deployments
+    WHERE deployment_id = $deployment_id
 )
 SELECT
     win.window_start,
@@ -32,9 +39,10 @@ SELECT
     peak.peak_rps,
     hour(d.hour) AS hour_of_day,                                          -- UTC
     max(d.rps) AS rps,                                                    -- busiest such hour
-    count(*) AS days                                                      -- hours averaged over
-FROM demand_hourly AS d, win, peak
+    count(*) AS days,                                                     -- hours averaged over
+    emu.emulated                                                          -- simulated telemetry
+FROM demand_hourly AS d, win, peak, emu
 WHERE d.deployment_id = $deployment_id
   AND d.hour >= win.window_start AND d.hour < win.window_end
-GROUP BY win.window_start, win.window_end, peak.peak_rps, hour(d.hour)
+GROUP BY win.window_start, win.window_end, peak.peak_rps, emu.emulated, hour(d.hour)
 ORDER BY hour_of_day;

@@ -1,7 +1,9 @@
 -- bench_run_summary: headline figures of every benchmark run, flattened for dashboards.
 -- Grain: one row per bench_runs row. Upstream: bench_runs (summary JSON written at the end of
 -- each run by unitcost.bench.metrics / cost; definitions in docs/bench.md). NULL while a run
--- is still going or when a figure is undefined (e.g. cost without a price).
+-- is still going or when a figure is undefined (e.g. cost without a price). Costs are USD per
+-- 1M tokens at the run's share of its priced instance (price_share); SLO capacity decisions
+-- are in the table bench_capacity.
 CREATE OR REPLACE VIEW bench_run_summary AS
 SELECT
     run_id,
@@ -49,5 +51,18 @@ SELECT
     TRY_CAST(summary ->> 'usd_per_1m_output_tokens_at_slo' AS DOUBLE)
         AS usd_per_1m_output_tokens_at_slo,
     TRY_CAST(summary ->> 'meets_slo' AS BOOLEAN) AS meets_slo,
-    summary ->> 'definitions_note' AS definitions_note   -- imported runs: how the peer differs
+    summary ->> 'definitions_note' AS definitions_note,  -- imported runs: how the peer differs
+    -- added by migration 0008 (columns above are unchanged)
+    name,
+    emulated,                                 -- the target was `unitcost emulate`
+    endpoint_url,
+    TRY_CAST(summary ->> 'offered_rate' AS DOUBLE) AS offered_rate,       -- req/s; NULL: closed loop
+    slo_attainment,                           -- goodput fraction that meets the SLO (0-1)
+    TRY_CAST(summary -> 'loop_lag_ms' ->> 'p50' AS DOUBLE) AS loop_lag_p50_ms, -- client loop lag
+    TRY_CAST(summary -> 'loop_lag_ms' ->> 'p99' AS DOUBLE) AS loop_lag_p99_ms,
+    TRY_CAST(summary -> 'price' ->> 'share' AS DOUBLE) AS price_share,    -- of the instance price
+    whole_instance,
+    TRY_CAST(summary -> 'price' ->> 'charged_usd_per_hour' AS DOUBLE) AS charged_usd_per_hour,
+    summary -> 'price' ->> 'caveat' AS price_caveat,  -- shown beside every cost of the run
+    TRY_CAST(load_profile ->> 'workers' AS INTEGER) AS workers           -- client processes
 FROM bench_runs;

@@ -1,16 +1,18 @@
--- billing_cost_by_deployment_daily: spend per deployment, UTC day and currency.
--- Grain: one row per (deployment_id, day, currency, provider). Upstream: billing_attributed_lines.
+-- billing_cost_by_deployment_daily: spend per deployment, UTC day, currency and provider.
+-- Grain: one row per (deployment_id, day, currency, provider). Upstream: billing_daily_lines.
+-- Only lines that count (each delivery once; exports over Cost Explorer), each spread over the
+-- days of its charge period (a monthly fee gives every day of the month its share, exactly).
 -- 'unmapped' collects every line no rule claims, so the totals equal the bill's totals.
 CREATE OR REPLACE VIEW billing_cost_by_deployment_daily AS
 SELECT
     deployment_id,
-    CAST(timezone('UTC', ChargePeriodStart) AS DATE) AS day,   -- UTC calendar day
-    BillingCurrency AS currency,
+    day,                                       -- UTC calendar day
+    currency,
     provider,                                  -- ServiceProviderName, else ProviderName
-    sum(BilledCost) AS billed_cost,            -- cash
-    sum(EffectiveCost) AS effective_cost,      -- amortized: the basis of unit costs
-    sum(EffectiveCost) FILTER (WHERE PricingCategory = 'Dynamic') AS spot_effective_cost,
-    sum(EffectiveCost) FILTER (WHERE PricingCategory = 'Committed') AS committed_effective_cost,
-    count(*) AS line_items
-FROM billing_attributed_lines
-GROUP BY ALL;
+    sum(billed_cost) AS billed_cost,           -- cash
+    sum(effective_cost) AS effective_cost,     -- amortized: the basis of unit costs
+    sum(effective_cost) FILTER (WHERE pricing_category = 'Dynamic') AS spot_effective_cost,
+    sum(effective_cost) FILTER (WHERE pricing_category = 'Committed') AS committed_effective_cost,
+    sum(line_items) AS line_items              -- line parts on this day (a monthly line counts on each)
+FROM billing_daily_lines
+GROUP BY deployment_id, day, currency, provider;

@@ -20,7 +20,8 @@ SELECT
     source,
     as_of,
     verified,
-    caveat,
+    caveat,                                                     -- shown beside every figure it prices
+    note,                                                       -- how the row was gathered
     provider || '/' || region || '/' || instance_type AS price_ref
 FROM price_catalog
 QUALIFY row_number() OVER (

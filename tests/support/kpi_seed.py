@@ -10,11 +10,12 @@ period: 'chat' billed 8.00 USD for 200,000 output tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 from unitcost.analytics.period import day_range
-from unitcost.collectors import deployments
+from unitcost.collectors import billing_ledger, deployments, rollups
 
 from unitcost import prices
 from unitcost.config import Deployment, DeploymentMatch, PriceRow
@@ -91,7 +92,9 @@ def seed(store: Store) -> Store:
     """Write the rows above into a migrated store."""
     deployments.sync(store, DEPS)
     with store.write() as con:
-        prices.sync_config(con, PRICES)
+        # as imported rows: a CLI run applies its own (empty) [[prices]] over the config layer
+        rows = [dataclasses.replace(r, origin="import") for r in prices.config_records(PRICES)]
+        prices._upsert(con, rows)
         for day, row, tag, cur, billed, eff in LINES:
             con.execute(
                 "INSERT INTO billing_line_items (source_file, source_row, source_format, Tags, "
@@ -107,6 +110,8 @@ def seed(store: Store) -> Store:
                     _ts(day, 0) + dt.timedelta(days=1),
                 ],
             )
+        # lines written straight into the table reach the billing views once recorded
+        billing_ledger.register_inserted(con, "f", "focus-1.2")
         for dep, day, hour, inp, outp, ok, failed, reasons in INTERVALS:
             con.execute(
                 "INSERT INTO metric_intervals (deployment_id, interval_start, interval_s, "
@@ -144,4 +149,5 @@ def seed(store: Store) -> Store:
                 "VALUES (?, ?, ?, 'nvml', ?, ?)",
                 [host, f"GPU-{host}", _ts(D1, 10, minute), util, energy_mj],
             )
+        rollups.rebuild(con)  # rows written without the collectors: their rollups, once
     return store

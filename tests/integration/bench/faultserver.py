@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -59,6 +60,9 @@ class FaultServer:
     serve_tokenize: bool = True  # serve /tokenize (False: clients must calibrate from usage)
     served: Counter[str] = field(default_factory=Counter)
     auth: Counter[str] = field(default_factory=Counter)  # Authorization headers seen
+    hits: Counter[str] = field(default_factory=Counter)  # every request but /metrics, by path
+    last_body: dict[str, object] = field(default_factory=dict)  # of the last completion
+    last_headers: dict[str, str] = field(default_factory=dict)
     _i: int = 0
 
     @property
@@ -66,7 +70,13 @@ class FaultServer:
         return f"http://127.0.0.1:{self.port}"
 
     def app(self) -> web.Application:
-        app = web.Application()
+        @web.middleware
+        async def count(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.path != "/metrics":
+                self.hits[request.path] += 1
+            return await handler(request)  # type: ignore[no-any-return]
+
+        app = web.Application(middlewares=[count])
         app.router.add_get("/v1/models", self.models)
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/completions", self.chat)
@@ -89,6 +99,9 @@ class FaultServer:
         text = (
             "# HELP fake:requests_total Requests served.\n# TYPE fake:requests_total counter\n"
             f'fake:requests_total{{model="{MODEL}"}} {n}\n'
+            "# HELP fake:http_requests_total Every request but /metrics (preflight included).\n"
+            "# TYPE fake:http_requests_total counter\n"
+            f"fake:http_requests_total {sum(self.hits.values())}\n"
         )
         return web.Response(text=text, content_type="text/plain")
 
@@ -101,6 +114,7 @@ class FaultServer:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         self.auth[request.headers.get("Authorization", "")] += 1
         body = await request.json()
+        self.last_body, self.last_headers = body, dict(request.headers)
         if body.get("model") != MODEL:
             msg = f"The model `{body.get('model')}` does not exist."
             return web.json_response({"error": {"message": msg, "code": 404}}, status=404)
@@ -113,6 +127,20 @@ class FaultServer:
         n = int(body.get("max_tokens") or 8)
         if mode == "http500":
             return web.json_response({"error": {"message": "injected failure"}}, status=500)
+        if body.get("stream") is False:  # a whole response (`--no-stream`)
+            if self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s * n)
+            text = " ".join(str(m.get("content", "")) for m in msgs) or str(body.get("prompt", ""))
+            pt = round(1.5 * len(text.split())) + 7
+            return web.json_response(
+                {
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": "tok " * n},
+                         "finish_reason": "length"}
+                    ],
+                    "usage": {"prompt_tokens": pt, "completion_tokens": n, "total_tokens": pt + n},
+                }
+            )  # fmt: skip
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         await resp.write(_chunk({"role": "assistant", "content": ""}))

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from unitcost.bench import report, runner
 from unitcost.bench.client import ClientConfig
+from unitcost.bench.preflight import preflight
 from unitcost.bench.profiles import LoadProfile
+from unitcost.bench.spec import RunSpec
 from unitcost.bench.tokens import TokenizeEndpoint
 from unitcost.bench.workloads import WorkItem
 
@@ -30,12 +32,12 @@ EXPECTED = {
 }
 
 
-def _spec(base_url: str, n: int, **kw: object) -> runner.RunSpec:
+def _spec(base_url: str, n: int, **kw: object) -> RunSpec:
     cfg = ClientConfig(
         base_url=base_url, model=MODEL, first_token_timeout_s=0.8, total_timeout_s=1.5
     )
     items = [WorkItem("one two three", 6, 3)]
-    return runner.RunSpec(
+    return RunSpec(
         client=cfg,
         profile=LoadProfile(kind="concurrency", concurrency=9),
         items=items,
@@ -49,7 +51,7 @@ def _spec(base_url: str, n: int, **kw: object) -> runner.RunSpec:
 
 def test_every_fault_accounted(store: Store) -> None:
     with running(FaultServer(modes=MODES, stall_s=5)) as srv:
-        probe = runner.preflight(ClientConfig(base_url=srv.base_url, model=MODEL))
+        probe = preflight(ClientConfig(base_url=srv.base_url, model=MODEL))
         run_id, s = runner.run(store, _spec(srv.base_url, 27))
     assert probe.has_usage and probe.has_done
     assert sum(srv.served.values()) == 27 and set(srv.served.values()) == {3}
@@ -100,10 +102,10 @@ def test_every_fault_accounted(store: Store) -> None:
 def test_preflight_errors_quote_server() -> None:
     with running(FaultServer()) as srv:
         with pytest.raises(runner.BenchError, match="does not exist"):
-            runner.preflight(ClientConfig(base_url=srv.base_url, model="nope"))
+            preflight(ClientConfig(base_url=srv.base_url, model="nope"))
         port = srv.port
     with pytest.raises(runner.BenchError, match="cannot reach endpoint"):
-        runner.preflight(ClientConfig(base_url=f"http://127.0.0.1:{port}", model=MODEL))
+        preflight(ClientConfig(base_url=f"http://127.0.0.1:{port}", model=MODEL))
 
 
 def test_api_key_sent_never_stored(

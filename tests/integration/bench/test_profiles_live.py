@@ -6,20 +6,23 @@ import json
 from pathlib import Path
 
 import pytest
-from unitcost.bench import runner
+from unitcost.bench import metrics, runner
 from unitcost.bench.client import ClientConfig
+from unitcost.bench.preflight import calibrate_tokens_per_word
 from unitcost.bench.profiles import LoadProfile
+from unitcost.bench.spec import RunSpec
 from unitcost.bench.tokens import TokenizeEndpoint
 from unitcost.bench.workloads import WorkItem, mooncake_trace
 
 from tests.integration.bench.faultserver import MODEL, FaultServer, running
+from unitcost.config import Settings
 from unitcost.store import Store
 
 pytestmark = pytest.mark.integration
 
 
-def spec(url: str, profile: LoadProfile, items: list[WorkItem], **kw: object) -> runner.RunSpec:
-    return runner.RunSpec(
+def spec(url: str, profile: LoadProfile, items: list[WorkItem], **kw: object) -> RunSpec:
+    return RunSpec(
         client=ClientConfig(base_url=url, model=MODEL),
         profile=profile,
         items=items,
@@ -48,7 +51,7 @@ def test_trace_replay_schedule(store: Store, tmp_path: Path) -> None:
     assert s["requests_ok"] == 5 and [r["output_tokens"] for r in rows] == [3] * 5
     t0 = rows[0]["scheduled_ns"]
     assert [(r["scheduled_ns"] - t0) // 1_000_000 for r in rows] == stamps  # exact plan
-    assert max(r["dispatch_lag_ms"] for r in (runner.metrics.request_metrics(x) for x in rows)) < 50  # type: ignore[misc]
+    assert max(r["dispatch_lag_ms"] for r in (metrics.request_metrics(x) for x in rows)) < 50  # type: ignore[misc]
 
 
 def test_capped_open_loop_queues_and_warmup(store: Store) -> None:
@@ -86,22 +89,20 @@ def test_until_steady_stops_by_itself(store: Store) -> None:
 
 
 def test_calibration_from_usage_without_tokenizer(store: Store) -> None:
-    from unitcost.bench import cli as bench_cli
+    from unitcost.bench import spec as bench_spec
 
     with running(FaultServer(serve_tokenize=False)) as srv:
         cfg = ClientConfig(base_url=srv.base_url, model=MODEL)
-        assert runner.calibrate_tokens_per_word(cfg) == 1.5  # the server's 1.5 tokens/word
-        counter = bench_cli.choose_counter(cfg, None)
-        items, meta = bench_cli.build_items(
-            counter=counter,
-            n=3,
-            input_tokens="30",
-            output_tokens="2",
-            prefix_tokens=0,
-            dataset=None,
-            trace=None,
-            seed=0,
+        assert calibrate_tokens_per_word(cfg) == 1.5  # the server's 1.5 tokens/word
+        counter = bench_spec.choose_counter(cfg, None)
+        plan = bench_spec.plan(
+            bench_spec.RunInput(
+                endpoint=srv.base_url, model=MODEL, input_tokens="30", output_tokens="2", requests=3
+            ),
+            settings=Settings(),
+            store=store,
         )
+        items, meta = bench_spec.build_items(plan, counter, 3)
     assert meta["token_counter"] == "calibrated" and meta["exact_lengths"] is False
     assert meta["tokens_per_word"] == 1.5
     assert all(len(str(i.prompt).split()) == 20 for i in items)  # 30 tokens / 1.5 per word

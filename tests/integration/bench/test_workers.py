@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -127,7 +128,7 @@ def test_sigint_with_workers_keeps_finished(tmp_path: Path, slow_server: str) ->
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)  # to the parent only: it must forward it to the workers
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err  # interrupted
     run_id = out.strip().splitlines()[-1]
     with Store(db).read() as con:
         status = con.execute("SELECT status FROM bench_runs WHERE run_id = ?", [run_id]).fetchone()
@@ -144,3 +145,19 @@ def test_sigint_with_workers_keeps_finished(tmp_path: Path, slow_server: str) ->
     s = json.loads(uc(db, "bench", "show", run_id, "--format", "json").stdout)
     assert s["requests_total"] == s["requests_ok"] + s["requests_failed"] + s["requests_cancelled"]
     assert "sent" in err  # the live view ran (stderr) and counted across workers
+
+
+def test_two_workers_offer_the_asked_arrival_process(store: Store) -> None:
+    """Constant 200 req/s with 2 workers: one request every 5 ms across both processes (the
+    workers used to send pairs at once every 10 ms), request i due at i x 5 ms."""
+    with running(FaultServer(modes=("final_usage",))) as srv:
+        spec = _spec(srv.base_url, 40, workers=2)
+        spec.profile = LoadProfile(kind="rate", rate=200.0, arrival="constant", concurrency=None)
+        run_id, s = runner.run(store, spec)
+    assert s["requests_ok"] == 40 and s["offered_rate"] == 200.0
+    rows = runner.fetch_requests(store, run_id)
+    start = min(r["scheduled_ns"] for r in rows)
+    assert all(abs(r["scheduled_ns"] - start - r["request_id"] * 5_000_000) <= 1_000 for r in rows)
+    sched = sorted(r["scheduled_ns"] for r in rows)
+    gaps = [b - a for a, b in itertools.pairwise(sched)]
+    assert min(gaps) > 4_990_000 and max(gaps) < 5_010_000

@@ -71,3 +71,50 @@ def test_sigkill_mid_load_is_all_or_nothing(cstore: Store, tmp_path: Path, delay
         assert billing_rerun.returncode == 0
         with fresh.read() as con:
             assert con.execute("SELECT count(*) FROM billing_line_items").fetchone() == (ROWS,)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("delay_s", [0.5, 1.5, 3.0])
+def test_sigkill_during_a_restatement_leaves_one_delivery(
+    cstore: Store, tmp_path: Path, delay_s: float
+) -> None:
+    """A restated CUR assembly of two large parts, killed at any moment: the store holds the
+    old assembly or the new one, whole, never both and never half; a rerun finishes the job."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tests.unit.collectors import billing_trees as bt
+
+    kw = {"prefix": "cur", "report": "r", "period": "20240901-20241001"}
+    tree = bt.Tree()
+    a, total_a = bt.cur(bt.hours(1, 24), "1.00")
+    bt.cur_assembly(tree, assembly="a", parts=[a], when=bt.T0, **kw)
+    root = tree.write(tmp_path / "bucket")
+    subprocess.run([sys.executable, "-c", CHILD, str(cstore.path), str(root)], check=True)
+    periods = bt.hours(1, 24 * 29) * 110  # ~77k lines per part
+    b1, t1 = bt.cur(periods, "0.01")
+    b2, t2 = bt.cur(periods, "0.02")
+    bt.cur_assembly(tree, assembly="b", parts=[b1, b2], when=bt.T0 + timedelta(days=1), **kw)
+    tree.write(root)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(cstore.path), str(root)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "loading"
+    time.sleep(delay_s)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    proc.stdout.close()
+
+    def total() -> Decimal:
+        with Store(cstore.path).read() as con:
+            row = con.execute("SELECT sum(billed_cost) FROM billing_cost_by_deployment_daily")
+            got = row.fetchone()
+            lines = con.execute("SELECT sum(BilledCost) FROM billing_line_items").fetchone()
+        assert got is not None and lines == got
+        return Decimal(got[0])
+
+    assert total() in (total_a, t1 + t2)
+    subprocess.run([sys.executable, "-c", CHILD, str(cstore.path), str(root)], check=True)
+    assert total() == t1 + t2

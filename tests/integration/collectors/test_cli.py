@@ -133,3 +133,53 @@ def test_cost_explorer_and_s3_commands_against_moto(tmp_path: Path, moto_url: st
         tmp_path, "SELECT source_format, count(*) FROM billing_line_items GROUP BY 1 ORDER BY 1"
     )
     assert got == [("cost-explorer", 4), ("focus-1.0", 1000)]
+
+
+def test_billing_and_cost_explorer_say_what_they_set_aside(tmp_path: Path, moto_url: str) -> None:
+    """A restated CUR assembly in S3, then a Cost Explorer pull of the same account and days:
+    both commands print what they set aside and why; the store holds the bill once."""
+    from datetime import timedelta
+
+    import requests
+    from unitcost.collectors.clients import make_boto3_client
+
+    from tests.integration.collectors.test_aws_moto import _ce_page, seed_ce
+    from tests.unit.collectors import billing_trees as bt
+    from unitcost.config import AwsSettings
+
+    # moto keeps its state per process: start from none (queued Cost Explorer answers included)
+    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    s3 = make_boto3_client("s3", AwsSettings(endpoint_url=moto_url))
+    s3.create_bucket(Bucket="bills")
+    env = {"UNITCOST_AWS__ENDPOINT_URL": moto_url}
+    assert run(tmp_path, "db", "init").returncode == 0
+    kw = {"prefix": "cur", "report": "r", "period": "20240901-20241001"}
+    for i, cost in enumerate(("1.00", "1.25")):
+        tree = bt.Tree()
+        data, total = bt.cur(bt.hours(1, 24), cost)
+        bt.cur_assembly(
+            tree, assembly=f"asm{i}", parts=[data], when=bt.T0 + timedelta(days=i), **kw
+        )
+        for key, (body, _) in tree.files.items():
+            s3.put_object(Bucket="bills", Key=key, Body=body)
+        res = run(tmp_path, "collect", "billing", "--source", "s3://bills/cur/", **env)
+        assert res.returncode == 0, res.stderr
+    err = " ".join(res.stderr.split())
+    assert "set aside s3://bills/cur/r/20240901-20241001/asm0/r-1.csv.gz [AWS 123456789012" in err
+    assert "not part of the current assembly asm1" in err
+    seed_ce(moto_url, [_ce_page("2024-09-01", [("Amazon EC2", "99.00", "99.00")], None)])
+    ce = run(
+        tmp_path,
+        "collect",
+        "cost-explorer",
+        "--since",
+        "2024-09-01",
+        "--until",
+        "2024-09-02",
+        **env,
+    )
+    assert ce.returncode == 0, ce.stderr
+    assert "exports take precedence over Cost Explorer" in " ".join(ce.stderr.split())
+    assert rows(tmp_path, "SELECT sum(billed_cost) FROM billing_cost_by_deployment_daily") == [
+        (total,)
+    ]

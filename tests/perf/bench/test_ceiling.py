@@ -2,7 +2,7 @@
 
 Run: pytest -m perf -s tests/perf/bench
 Both clients stream the same responses from the same minimal server process, at the same
-concurrency, on the same event loop (runner.arun; UNITCOST_BENCH_LOOP), in alternating rounds
+concurrency, on the same event loop (loop.arun; UNITCOST_BENCH_LOOP), in alternating rounds
 (the machine is shared, so noise hits both alike); the median of the rounds is compared. The
 bare loop posts pre-serialized bytes, reads every network chunk and counts `data:`, nothing
 else. The harness does what a real run does (SSE decode, JSON parse of every event, stamps,
@@ -30,7 +30,9 @@ import msgspec
 import pytest
 from unitcost.bench import runner
 from unitcost.bench.client import ClientConfig
+from unitcost.bench.loop import arun, loop_name
 from unitcost.bench.profiles import LoadProfile
+from unitcost.bench.spec import RunSpec
 from unitcost.bench.workloads import WorkItem
 
 from tests.integration.bench.faultserver import free_port
@@ -94,7 +96,7 @@ async def bare(url: str, n: int, conc: int) -> tuple[float, float, int]:
 
 def _bare_proc(url: str, n: int, conc: int, start_at: float) -> tuple[float, float, int]:
     time.sleep(max(0.0, start_at - time.perf_counter()))  # perf_counter is system-wide here
-    return runner.arun(bare(url, n, conc))
+    return arun(bare(url, n, conc))
 
 
 def bare_multi(pool: ProcessPoolExecutor, url: str, procs: int) -> tuple[float, int]:
@@ -108,7 +110,7 @@ def bare_multi(pool: ProcessPoolExecutor, url: str, procs: int) -> tuple[float, 
 def _harness_proc(
     db: Path, url: str, profile: LoadProfile, kw: dict[str, object]
 ) -> dict[str, object]:
-    spec = runner.RunSpec(
+    spec = RunSpec(
         client=ClientConfig(base_url=url, model="fast"),
         profile=profile,
         items=[WorkItem("x", CHUNKS, 1)],
@@ -133,7 +135,7 @@ def test_ceiling_and_dispatch_lag(fast_url: str, tmp_path: Path) -> None:
     for f in [pool.submit(_bare_proc, fast_url, 200, 8, 0.0) for _ in range(max(PROCS))]:
         f.result()  # warm the pool's processes and the server
     print(
-        f"\nevent loop: {runner.loop_name()}; {os.cpu_count()} CPUs (shared); concurrency {CONC}, "
+        f"\nevent loop: {loop_name()}; {os.cpu_count()} CPUs (shared); concurrency {CONC}, "
         f"{N} requests per round, {CHUNKS} content chunks + role, finish, usage, [DONE] each"
     )
     print(
@@ -174,12 +176,13 @@ def test_ceiling_and_dispatch_lag(fast_url: str, tmp_path: Path) -> None:
             duration_s=5.0,
             workers=procs,
         )
-        d = lag["dispatch_lag_ms"]
+        d, ll, eb = lag["dispatch_lag_ms"], lag["loop_lag_ms"], lag["ttft_error_bound_ms"]
         print(
             f"open loop 1,000 req/s Poisson for 5 s, {procs} worker(s): sent "
             f"{lag['requests_total']}, ok {lag['requests_ok']}, achieved "
             f"{lag['request_rate']:.0f} req/s, dispatch lag p50 {d['p50']:.2f} ms "  # type: ignore[index]
-            f"p99 {d['p99']:.2f} ms max {d['max']:.2f} ms"  # type: ignore[index]
+            f"p99 {d['p99']:.2f} ms max {d['max']:.2f} ms; loop lag p50 {ll['p50']:.2f} "  # type: ignore[index]
+            f"p99 {ll['p99']:.2f} ms; TTFT error bound p50 {eb['p50']:.2f} p99 {eb['p99']:.2f} ms"  # type: ignore[index]
         )
         assert lag["requests_total"] == lag["requests_ok"]
     pool.shutdown()

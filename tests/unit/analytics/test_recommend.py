@@ -1,46 +1,20 @@
-"""`recommend()` on a real DuckDB file: hand-worked choices, batch, autoscaling, storage, and
-every bad input as one line.
-
-The model, acme/chat-7b, is not in the emulator's catalog, so only the measured configs below
-are candidates and every figure can be worked out by hand:
-  A on L40S: 4 req/s per replica at TPOT 15 ms (concurrency 4 at TPOT 9 ms: e2e 100 + 100 x 9 =
-             1000 ms -> 4 / 1.0 s); 2.00 USD/hour on demand.
-  B on L4:   3 req/s (concurrency 3, e2e 1.0 s); 1.45 USD/hour on demand.
-Each also has a run at twice the load with TPOT 20 ms, which misses the SLO.
+"""`recommend()` on a real DuckDB file: hand-worked choices (the fleet of
+tests/unit/analytics/recommenddata.py), batch, autoscaling, sensitivity, storage, the model rule
+and emulated demand in the JSON, and every bad input as one line.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import pytest
 from unitcost.analytics.recommend import latest_recommendations, recommend
 
-from tests.unit.analytics.benchdata import add_run
+from tests.unit.analytics.recommenddata import MODEL, add_fleet, add_traffic, price_row
 from unitcost import prices
-from unitcost.config import PriceRow, Scenario, Settings
+from unitcost.config import Scenario, Settings
 from unitcost.errors import ConfigError
 from unitcost.store import Store
-
-MODEL = "acme/chat-7b"
-
-
-def _price(gpu: str, itype: str, od: str) -> PriceRow:
-    return PriceRow(
-        provider="test", region="r1", instance_type=itype, gpu_model=gpu, gpu_count=1,
-        on_demand_usd_per_hour=Decimal(od), source="test", as_of="2026-09",
-    )  # fmt: skip
-
-
-def _fleet(store: Store) -> None:
-    with store.write() as con:
-        for hw, c in (("L40S", 4), ("L4", 3)):
-            add_run(con, f"{hw}-ok", model=MODEL, hardware=hw, concurrency=c, tpot_ms=9.0,
-                    capacity_search=True)  # fmt: skip
-            add_run(con, f"{hw}-over", model=MODEL, hardware=hw, concurrency=2 * c,
-                    tpot_ms=20.0, capacity_search=True)  # fmt: skip
-        prices.sync_config(con, [_price("L40S", "big", "2.00"), _price("L4", "small", "1.45")])
 
 
 def _scenario(**kw: object) -> Scenario:
@@ -57,7 +31,7 @@ def _settings(*scenarios: Scenario) -> Settings:
 
 
 def test_a_mix_of_gpu_types_is_chosen_by_hand_arithmetic(store: Store) -> None:
-    _fleet(store)
+    add_fleet(store)
     with store.read() as con:
         out = recommend(con, _settings(_scenario()), "chat")
     s = out["scenarios"][0]
@@ -80,8 +54,28 @@ def test_a_mix_of_gpu_types_is_chosen_by_hand_arithmetic(store: Store) -> None:
     assert "definitions" in out and "usd_per_hour" in out["definitions"]
 
 
+def test_sensitivity_considers_price_rows_dominated_today(store: Store) -> None:
+    add_fleet(store)
+    with store.write() as con:  # A's config at a second row, 2.10: dominated by 2.00 today
+        prices.sync_config(
+            con,
+            [price_row("L40S", "big", "2.00"), price_row("L4", "small", "1.45"),
+             price_row("L40S", "big2", "2.10")],
+        )  # fmt: skip
+    with store.read() as con:
+        s = recommend(con, _settings(_scenario()))["scenarios"][0]
+    assert s["usd_per_hour"] == pytest.approx(4.90)  # 1 A @ 2.00 + 2 B @ 1.45
+    assert any("costs more than the same config" in r["reason"] for r in s["rejected"])
+    # +20% on the chosen rows (A 2.40, B 1.74): keeping them costs 5.88; 1 A at the other
+    # row (2.10) + 2 B = 5.58 beats it (3 A @ 2.10 = 6.30, 2 A + 1 B = 5.94, 4 B = 6.96).
+    plus = next(c for c in s["sensitivity"] if c["case"].endswith("+20%"))
+    assert plus["usd_per_hour_if_kept"] == pytest.approx(5.88)
+    assert plus["usd_per_hour"] == pytest.approx(5.58)
+    assert plus["change"] == "material" and plus["choice_changed"]
+
+
 def test_infeasible_slo_says_every_config_misses_it(store: Store) -> None:
-    _fleet(store)
+    add_fleet(store)
     with store.read() as con:
         s = recommend(con, _settings(_scenario(slo_tpot_ms=5.0)))["scenarios"][0]
     assert s["status"] == "infeasible" and s["choice"] == [] and s["usd_per_hour"] is None
@@ -90,7 +84,7 @@ def test_infeasible_slo_says_every_config_misses_it(store: Store) -> None:
 
 
 def test_infeasible_quota_names_the_binding_quota(store: Store) -> None:
-    _fleet(store)
+    add_fleet(store)
     with store.read() as con:
         s = recommend(con, _settings(_scenario(quotas={"L40S": 0, "L4": 2})))["scenarios"][0]
     # At most 2 x 3 = 6 req/s of L4 (L40S quota 0), against 10 req/s.
@@ -100,7 +94,7 @@ def test_infeasible_quota_names_the_binding_quota(store: Store) -> None:
 
 
 def test_batch_work_buys_the_cheapest_tokens_by_the_deadline(store: Store) -> None:
-    _fleet(store)
+    add_fleet(store)
     sc = _scenario(peak_rps=None, slo_tpot_ms=None, batch_tokens=10e6, deadline_hours=4)
     with store.read() as con:
         s = recommend(con, _settings(sc))["scenarios"][0]
@@ -118,23 +112,8 @@ def test_batch_work_buys_the_cheapest_tokens_by_the_deadline(store: Store) -> No
 
 
 def test_peak_and_autoscaling_from_the_deployments_traffic(store: Store) -> None:
-    _fleet(store)
-    start = datetime(2026, 9, 1, tzinfo=UTC)
-    with store.write() as con:
-        con.execute(
-            "INSERT INTO deployments (deployment_id, model, hardware) VALUES ('chat', ?, 'L40S')",
-            [MODEL],
-        )
-        rows = []
-        for minute in range(2 * 24 * 60):  # two days of 1-minute intervals
-            ts = start + timedelta(minutes=minute)
-            rps = 2 + ts.hour / 4  # hour h: 2 + h/4 req/s, flat within the hour
-            rows.append(("chat", ts, 60, rps * 60, 0.0, "test"))
-        con.executemany(
-            "INSERT INTO metric_intervals (deployment_id, interval_start, interval_s, "
-            "requests_ok, requests_failed, source) VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    add_fleet(store)
+    add_traffic(store)
     sc = _scenario(peak_rps=None, deployment="chat", allowed_models=[], quotas={"L4": 0})
     with store.read() as con:
         s = recommend(con, _settings(sc))["scenarios"][0]
@@ -148,13 +127,43 @@ def test_peak_and_autoscaling_from_the_deployments_traffic(store: Store) -> None
     assert auto["usd_per_day_scaled"] == pytest.approx(78.0)
     assert auto["usd_per_day_fixed"] == pytest.approx(96.0)
     assert auto["savings_usd_per_month"] == pytest.approx(547.5)
-    # The deployment's model is the rule without allowed_models; no kpi yet -> a warning line.
+    # The deployment's model is the rule without allowed_models, and the JSON says so.
+    assert s["models"]["rule"] == "deployment" and s["models"]["considered"] == [MODEL]
+    assert s["models"]["why"].startswith(
+        "no allowed_models or quality_floor: only the model deployment 'chat' serves today "
+        f"({MODEL}), so quantization, GPU and price may change but not the model"
+    )
+    assert s["demand"]["emulated"] is False
+    assert not any("EMULATED telemetry" in w for w in s["warnings"])
+    # No kpi yet -> a warning line.
     assert s["current_usd_per_hour"] is None
     assert any("current cost" in w for w in s["warnings"])
 
 
+def test_demand_from_emulated_telemetry_is_flagged(store: Store) -> None:
+    add_fleet(store)
+    add_traffic(store, {"emulated": "true"})  # what `emulate offline --to-store` writes
+    sc = _scenario(peak_rps=None, deployment="chat")
+    with store.read() as con:
+        out = recommend(con, _settings(sc))
+    s = out["scenarios"][0]
+    assert "demand.emulated" in out["definitions"]
+    assert s["demand"]["emulated"] is True and s["demand"]["peak_basis"] == "metrics"
+    assert s["demand"]["peak_rps"] == pytest.approx(7.75)  # the figures are still derived
+    assert any(
+        "the demand of deployment 'chat' comes from EMULATED telemetry" in w
+        and "its peak and hourly profile are simulated" in w
+        for w in s["warnings"]
+    )
+    assert s["models"] == {
+        "rule": "allowed_models",
+        "considered": [MODEL],
+        "why": f"allowed_models: only {MODEL}",
+    }
+
+
 def test_results_are_stored_with_their_time_and_the_latest_is_read_back(store: Store) -> None:
-    _fleet(store)
+    add_fleet(store)
     t1, t2 = datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 2, tzinfo=UTC)
     tight = _scenario(name="tight", slo_tpot_ms=5.0)
     with store.write() as con:
@@ -172,7 +181,7 @@ def test_results_are_stored_with_their_time_and_the_latest_is_read_back(store: S
 
 
 def test_an_edited_scenario_object_is_solved_without_writing(store: Store) -> None:
-    _fleet(store)
+    add_fleet(store)
     with store.read() as con:  # read-only: any write would fail
         s = recommend(con, Settings(), _scenario(name="what-if", peak_rps=3.0))["scenarios"][0]
     assert s["scenario"] == "what-if" and s["usd_per_hour"] == pytest.approx(1.45)
@@ -188,7 +197,7 @@ def test_an_edited_scenario_object_is_solved_without_writing(store: Store) -> No
     ],
 )
 def test_bad_input_is_one_clear_line(store: Store, kw: dict[str, object], message: str) -> None:
-    _fleet(store)
+    add_fleet(store)
     with store.read() as con, pytest.raises(ConfigError) as exc:
         recommend(con, _settings(_scenario(**kw)))
     assert str(exc.value).startswith(message)
@@ -204,7 +213,7 @@ def test_unknown_or_missing_scenarios(store: Store) -> None:
 
 
 def test_a_deployment_with_no_traffic_needs_a_peak(store: Store) -> None:
-    _fleet(store)
+    add_fleet(store)
     with store.write() as con:
         con.execute("INSERT INTO deployments (deployment_id, model) VALUES ('idle', ?)", [MODEL])
     with store.read() as con, pytest.raises(ConfigError) as exc:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from unitcost.analytics.tiers import Constraints, Option, alone_cost, solve, solve_batch
+from unitcost.analytics.batch import solve_batch
+from unitcost.analytics.tiers import Constraints, Option, alone_cost, solve
 
 # A: 4 req/s per replica at 2.00 USD/h; B: 3 req/s at 1.45 USD/h (both on demand only).
 A = Option("A", "h100", 1, 4.0, 2.00, None)
@@ -65,13 +66,40 @@ def test_the_fleet_survives_preemptions() -> None:
 
 
 def test_the_spot_share_is_capped() -> None:
-    # At most half the capacity spot (y <= x): 2 on demand + 1 spot = 8 + 3 = 11 >= 10 for
-    # 4.00 + 0.60 = 4.60 USD/h; 3 on demand = 6.00; 2 + 2 = 5.20.
+    # At most half the peak on spot: on demand alone serves >= 5 req/s, so 2 on demand (8);
+    # then 8 + 0.75 x 4 y >= 10 needs 1 spot: 4.00 + 0.60 = 4.60 USD/h (3 on demand = 6.00).
     a = Option("A", "h100", 1, 4.0, 2.00, 0.60)
     c = Constraints(demand=10, interruption_rate=0.25, max_spot_share=0.5)
     sol = solve([a], c)
     assert _picks(sol) == {"A": (2, 1)} and sol.usd_per_hour == pytest.approx(4.60)
     assert alone_cost(a, c) == pytest.approx(4.60)
+
+
+def test_the_spot_share_counts_the_peak_not_the_fleets_capacity() -> None:
+    # max_spot_share 0.3: on demand alone must serve 7 req/s -> 2 on demand (8). Surviving 1
+    # preemption: 2 + 1 spot leave 8 < 10, 2 + 2 spot leave 12: 4.00 + 1.20 = 5.20 USD/h, half
+    # of the capacity on spot, which insures the peak beyond the 70% on demand (3 on demand
+    # alone would cost 6.00).
+    a = Option("A", "h100", 1, 4.0, 2.00, 0.60)
+    c = Constraints(demand=10, interruption_rate=0.1, max_spot_share=0.3, survive_preemptions=1)
+    sol = solve([a], c)
+    assert _picks(sol) == {"A": (2, 2)} and sol.usd_per_hour == pytest.approx(5.20)
+    # No spot at all: on demand must carry the whole peak.
+    none = solve([a], Constraints(demand=10, max_spot_share=0.0))
+    assert _picks(none) == {"A": (3, 0)} and none.usd_per_hour == pytest.approx(6.00)
+
+
+def test_preemptions_count_the_largest_spot_replicas_lost() -> None:
+    # Spot only, no derating, peak 10, survive 2 preemptions. B: 6 req/s at 0.10 (quota: one);
+    # S: 2 req/s at 0.25. 1 B + 6 S = 18 req/s loses its two largest, 6 + 2, and keeps 10 for
+    # 0.10 + 1.50 = 1.60 USD/h; 1 B + 5 S keeps 8; 7 S keep 14 - 4 = 10 for 1.75. Counting
+    # 2 x the largest (12) instead would refuse 1 B + 6 S and answer 1.75.
+    b = Option("B", "h100", 1, 6.0, None, 0.10)
+    s = Option("S", "l4", 1, 2.0, None, 0.25)
+    c = Constraints(demand=10, interruption_rate=0.0, survive_preemptions=2, quotas={"h100": 1})
+    sol = solve([b, s], c)
+    assert _picks(sol) == {"B": (0, 1), "S": (0, 6)} and sol.usd_per_hour == pytest.approx(1.60)
+    assert alone_cost(s, c) == pytest.approx(1.75)
 
 
 def test_minimum_replicas() -> None:
@@ -130,3 +158,12 @@ def test_batch_under_a_quota_mixes_types_and_can_be_infeasible() -> None:
     assert only_a.status == "infeasible"
     assert "at most 4,000 output tokens/s" in (only_a.reason or "")
     assert "need 5,000 tokens/s" in (only_a.reason or "")
+
+
+def test_a_replica_dearer_per_request_can_still_be_chosen() -> None:
+    # B2 costs more per req/s than A (1.55 / 3 = 0.517 vs 2.00 / 4 = 0.500) and has no spot
+    # price, yet at 10 req/s 1 A + 2 B2 = 5.10 USD/h beats 3 A = 6.00 and 4 B2 = 6.20: pruning
+    # by USD per req/s would lose this optimum, so dominance needs price AND capacity.
+    b2 = Option("B2", "l4", 1, 3.0, 1.55, None)
+    sol = solve([A, b2], Constraints(demand=10))
+    assert _picks(sol) == {"A": (1, 0), "B2": (2, 0)} and sol.usd_per_hour == pytest.approx(5.10)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from unitcost.bench import metrics
-from unitcost.bench.cost import cost_figures, usd_per_1m
 
 from unitcost.errors import InputError
 
@@ -108,7 +107,10 @@ def test_per_request_definitions() -> None:
         "itl_ms": 15.0,
         "queue_ms": 0.0,
         "dispatch_lag_ms": 1.0,
+        "ttft_error_bound_ms": None,  # no bound recorded
     }
+    bounded = metrics.request_metrics({**ROWS[0], "first_chunk_late_ns": 3 * MS // 2})
+    assert bounded["ttft_error_bound_ms"] == 1.5 and bounded["ttft_ms"] == 100.0
     m2 = metrics.request_metrics(ROWS[1])
     assert m2 == {
         "ttft_ms": 50.0,
@@ -117,6 +119,7 @@ def test_per_request_definitions() -> None:
         "itl_ms": None,
         "queue_ms": 10.0,
         "dispatch_lag_ms": 20.0,
+        "ttft_error_bound_ms": None,
     }
     failed = metrics.request_metrics(ROWS[2])
     assert failed["ttft_ms"] is None and failed["dispatch_lag_ms"] == 0.0
@@ -208,32 +211,25 @@ def test_steady_state_rule() -> None:
     assert not metrics.steady_state(stable[:4])  # too few windows
 
 
-def test_cost_formula() -> None:
-    # 2 USD/h at 1,000 tok/s: 2 / 3600 / 1000 * 1e6 = 0.5555... USD per 1M tokens
-    assert usd_per_1m(2.0, 1000.0) == pytest.approx(0.5555555556)
-    assert usd_per_1m(None, 1000.0) is None and usd_per_1m(2.0, 0.0) is None
-    price = {
-        "price_ref": "aws/us-east-1/g5.xlarge",
-        "price_model": "on_demand",
-        "on_demand_usd_per_hour": 1.006,
-        "spot_usd_per_hour_low": 0.36,
-        "spot_usd_per_hour_high": 0.5,
-        "source": "t",
-        "as_of": "2025",
-        "verified": "true",
-        "caveat": None,
-    }
-    c = cost_figures(
-        price,
-        {
-            "output_tokens_per_s": 500.0,
-            "total_tokens_per_s": 1500.0,
-            "good_output_tokens_per_s": 250.0,
-        },
+def test_loop_lag_offered_rate_meets_slo_and_percentiles() -> None:
+    lag = [0, 1 * MS, 2 * MS, 3 * MS, 40 * MS]  # ns samples
+    s = metrics.summarize(
+        ROWS,
+        {"ttft": 60.0},
+        percentiles=(50, 99.9),
+        slo_attainment=0.3,
+        profile={"kind": "rate", "rate": 4.0},
+        loop_lag_ns=lag,
     )
-    assert c["usd_per_1m_output_tokens"] == pytest.approx(1.006 / 3600 / 500 * 1e6)
-    assert c["usd_per_1m_total_tokens"] == pytest.approx(1.006 / 3600 / 1500 * 1e6)
-    assert c["usd_per_1m_output_tokens_spot_low"] == pytest.approx(0.36 / 3600 / 500 * 1e6)
-    assert c["usd_per_1m_output_tokens_at_slo"] == pytest.approx(1.006 / 3600 / 250 * 1e6)
-    none = cost_figures(None, {"output_tokens_per_s": 500.0})
-    assert none["usd_per_1m_output_tokens"] is None and none["price"] is None
+    assert s["loop_lag_ms"]["count"] == 5 and s["loop_lag_ms"]["p50"] == 2.0
+    assert s["loop_lag_ms"]["p99.9"] == pytest.approx(39.852)  # linear, as numpy
+    assert s["percentiles"] == [50, 90, 95, 99, 99.9]  # the defaults are always there
+    assert s["offered_rate"] == 4.0
+    assert s["meets_slo"] is (s["goodput_fraction"] >= 0.3)
+    # lag p99 (~38.5 ms) is far above 10% of TTFT p50 and of ITL p50: both are warned about
+    assert sum("client event-loop lag" in w for w in s["warnings"]) == 2
+    closed = metrics.summarize(ROWS, None, profile={"kind": "concurrency", "concurrency": 2})
+    assert closed["offered_rate"] is None and closed["meets_slo"] is None
+    assert closed["loop_lag_ms"]["count"] == 0 and not any(
+        "loop lag" in w for w in closed["warnings"]
+    )

@@ -46,3 +46,29 @@ def test_bench_run_summary(tmp_path: Path) -> None:
         ).fetchall()
     assert rows[0] == ("a", "rate", 4.0, 8, 2.5, 41.5, 90.0, 0.87, None, True, None)
     assert rows[1][0] == "b" and rows[1][3:] == (None,) * 8
+
+
+def test_bench_run_summary_new_columns(tmp_path: Path) -> None:
+    """Columns added with migration 0008: offered rate, loop lag, price share, caveat."""
+    store = Store(tmp_path / "v.duckdb")
+    store.migrate()
+    summary = {
+        "offered_rate": 12.5,
+        "loop_lag_ms": {"p50": 0.2, "p99": 3.5},
+        "price": {"share": 0.125, "charged_usd_per_hour": 12.29, "caveat": "pre-cut"},
+    }
+    with store.write() as con:
+        con.execute(
+            "INSERT INTO bench_runs (run_id, name, status, started_at, tool_version, "
+            "schema_version, load_profile, summary, emulated, slo_attainment, whole_instance) "
+            "VALUES ('a', 'n', 'completed', ?, 't', 1, ?::JSON, ?::JSON, true, 0.9, false)",
+            [datetime(2026, 1, 1, tzinfo=UTC), json.dumps({"kind": "rate", "workers": 2}),
+             json.dumps(summary)],
+        )  # fmt: skip
+    with store.read() as con:
+        row = con.execute(
+            "SELECT name, emulated, offered_rate, slo_attainment, loop_lag_p50_ms, "
+            "loop_lag_p99_ms, price_share, whole_instance, charged_usd_per_hour, price_caveat, "
+            "workers FROM bench_run_summary"
+        ).fetchone()
+    assert row == ("n", True, 12.5, 0.9, 0.2, 3.5, 0.125, False, 12.29, "pre-cut", 2)

@@ -13,18 +13,21 @@ from pathlib import Path
 import pandas as pd
 
 _NULLS = {"", "NULL", "null"}
-_GROUPED = re.compile(r"^-?\$?\d{1,3}(,\d{3})+(\.\d+)?$|^-?\$\d+(\.\d+)?$")
+# Money text as the FOCUS, CUR and Azure documentation write it in exports: a plain decimal
+# number (sign, digits, '.', decimals, optional exponent). Anything else is not money.
+_PLAIN = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
 def money(text: object) -> Decimal:
-    """Text to Decimal; empty and NULL are zero for sums."""
+    """Text to Decimal; empty and NULL are zero for sums; anything else that is not a plain
+    number is an error (the test would be wrong to sum it)."""
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return Decimal(0)
     s = str(text).strip()
     if s in _NULLS:
         return Decimal(0)
-    if _GROUPED.match(s):
-        s = s.replace("$", "").replace(",", "")
+    if not _PLAIN.match(s):
+        raise ValueError(f"not plain money text: {s!r}")
     return Decimal(s)
 
 

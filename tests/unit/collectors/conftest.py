@@ -17,3 +17,10 @@ def cstore(tmp_path: Path) -> Store:
     s = Store(tmp_path / "collect.duckdb", lock_timeout_s=10)
     s.migrate()
     return s
+
+
+def new_store(path: Path) -> Store:
+    """Another fresh, migrated store (for comparing two loads that must not meet in one)."""
+    s = Store(path, lock_timeout_s=10)
+    s.migrate()
+    return s

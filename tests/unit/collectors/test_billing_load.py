@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from unitcost.collectors import billing, billing_formats
 
-from tests.unit.collectors.conftest import FIXTURES
+from tests.unit.collectors.conftest import FIXTURES, new_store
 from unitcost import sqlfiles
 from unitcost.errors import InputError
 from unitcost.store import Store
@@ -176,14 +176,17 @@ def test_cur_2_0_spelling_maps_like_legacy(cstore: Store, tmp_path: Path) -> Non
     df.columns = [billing_formats.canonical_cur_name(c) for c in df.columns]
     path = tmp_path / "cur2.parquet"
     df.to_parquet(path)
+    other = new_store(tmp_path / "cur2.duckdb")  # one store would count the same bill once
     a = billing.load_file(cstore, str(CUR))
-    b = billing.load_file(cstore, str(path))
+    b = billing.load_file(other, str(path))
     assert (a.source_format, b.source_format) == ("cur-legacy", "cur-2.0")
-    with cstore.read() as con:
-        rows = con.execute(
-            "SELECT source_format, sum(BilledCost), sum(EffectiveCost), count(ResourceId) "
-            "FROM billing_line_items GROUP BY 1 ORDER BY 1"
-        ).fetchall()
+    rows = []
+    for store in (cstore, other):
+        with store.read() as con:
+            rows += con.execute(
+                "SELECT source_format, sum(BilledCost), sum(EffectiveCost), count(ResourceId) "
+                "FROM billing_line_items GROUP BY 1 ORDER BY 1"
+            ).fetchall()
     assert rows[0][1:] == rows[1][1:]
 
 
@@ -329,3 +332,17 @@ def test_gzip_csv_loads_like_plain(cstore: Store, tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(_numbered_rows(5000).encode()))
     assert billing.load_file(cstore, str(path)).rows == 5000
     assert _misnumbered(cstore) == (5000, 0, Decimal(sum(range(1, 5001))) + Decimal("2500"))
+
+
+def test_line_without_a_charge_period_start_is_refused(cstore: Store, tmp_path: Path) -> None:
+    """Such a line cannot be put on any day: the file is refused, naming row and column."""
+    bad = write(
+        tmp_path,
+        "cur.csv",
+        "lineItem/UnblendedCost,lineItem/UsageStartDate,lineItem/LineItemType\n"
+        "1.00,2025-01-01T00:00:00Z,Usage\n2.00,,Usage\n",
+    )
+    with pytest.raises(InputError) as err:
+        billing.load_file(cstore, str(bad))
+    assert str(err.value).startswith(f"{bad}, row 2, column 'lineItem/UsageStartDate': empty")
+    assert count(cstore) == 0

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from unitcost.collectors import billing
 
-from tests.unit.collectors.conftest import FIXTURES
+from tests.unit.collectors.conftest import FIXTURES, new_store
 from unitcost.errors import InputError
 from unitcost.store import Store
 
@@ -208,14 +208,17 @@ def test_mca_style_camel_case_header_loads_the_same(cstore: Store, tmp_path: Pat
     df.columns = [c[0].lower() + c[1:] for c in df.columns]
     path = tmp_path / "mca_export.csv"
     df.to_csv(path, index=False)
-    billing.load_file(cstore, str(path))
+    other = new_store(tmp_path / "mca.duckdb")  # one store would count the same bill once
+    billing.load_file(other, str(path))
     billing.load_file(cstore, str(ANONYMOUS))
-    with cstore.read() as con:
-        got = con.execute(
-            "SELECT source_file = ?, source_format, BillingCurrency, count(*), sum(BilledCost), "
-            "sum(EffectiveCost), count(Tags), count(PricingCategory) FROM billing_line_items "
-            "GROUP BY ALL ORDER BY 1",
-            [str(path)],
-        ).fetchall()
+    got = []
+    for store in (cstore, other):
+        with store.read() as con:
+            got += con.execute(
+                "SELECT source_file = ?, source_format, BillingCurrency, count(*), "
+                "sum(BilledCost), sum(EffectiveCost), count(Tags), count(PricingCategory) "
+                "FROM billing_line_items GROUP BY ALL ORDER BY 1",
+                [str(path)],
+            ).fetchall()
     assert len(got) == 2 and got[0][1:] == got[1][1:]
     assert got[0][2] == "CAD" and got[0][3] == len(df)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from unitcost.collectors import gpu
+from unitcost.collectors import gpu, rollups
 
 from tests.unit.collectors.conftest import FIXTURES
 from unitcost.store import Store
@@ -172,6 +172,7 @@ def test_hourly_energy_is_a_counter_across_hours_and_resets(cstore: Store) -> No
             "INSERT INTO gpu_samples (host, gpu_uuid, ts, source, power_w) VALUES "
             "('h', 'GPU-1', TIMESTAMPTZ '2025-03-01 11:20:00+00', 'nvidia-smi', 300)"
         )
+        rollups.rebuild(con)  # rows written without the collectors: their rollup, once
     with cstore.read() as con:
         got = con.execute(
             "SELECT source, hour(hour), energy_j, samples FROM gpu_utilization_hourly ORDER BY 1, 2"

@@ -331,6 +331,57 @@ def test_interval_bounds() -> None:
     assert (lo, hi) == (T0, T0 + timedelta(seconds=120))
 
 
+def test_aggregated_queries_sum_increases_and_keep_what_rules_need(cstore: Store) -> None:
+    from unitcost.collectors import prometheus
+
+    from unitcost.errors import InputError
+
+    qs = {q.metric: q for q in prometheus.aggregated_queries(["model_name"], 30)}
+    keep = "model_name, emulated, unitcost_deployment"
+    assert qs["vllm:generation_tokens_total"].promql == (
+        f'sum by ({keep}) (increase({{__name__="vllm:generation_tokens_total"}}[30000ms]))'
+    )
+    assert qs["vllm:request_success_total"].promql.startswith(f"sum by ({keep}, finished_reason)")
+    assert qs["vllm:time_to_first_token_seconds_bucket"].promql.startswith(f"sum by ({keep}, le)")
+    assert qs["vllm:kv_cache_usage_perc"].promql.startswith(f"avg by ({keep})")
+    assert qs["vllm:num_requests_running"].promql.startswith(f"sum by ({keep})")
+    assert qs["vllm:generation_tokens_total"].labels == {"unitcost_aggregation": "sum_increase"}
+    assert qs[None].promql == '{__name__=~"unitcost_.*"}'  # raw: DCGM and unitcost series
+    assert not any(m and m.startswith("DCGM_") for m in qs)
+    with pytest.raises(InputError, match="not a Prometheus label name"):
+        prometheus.aggregated_queries(["model name"], 30)
+    # a rule on a label the sum drops would misattribute tokens: refused before any query
+    by_pod = Deployment(id="a", model="m", match=DeploymentMatch(metric_labels={"pod": "p0"}))
+    by_model = Deployment(id="b", model="m", match=DeploymentMatch(metric_labels={"model": "m"}))
+    with pytest.raises(InputError, match=r"deployments\[a\].*'pod'.*add it to aggregate_by"):
+        prometheus.collect(
+            cstore, url="http://127.0.0.1:9", aggregate_by=["model_name"], deployments=[by_pod]
+        )
+    prometheus._check_rules_survive(["model_name"], [by_model])  # model comes from model_name
+
+
+def test_one_server_seen_two_ways_counts_once(cstore: Store) -> None:
+    """A server pulled through Prometheus and also scraped directly (or by bench): for each
+    deployment, interval and quantity one source kind counts (Prometheus first), never both;
+    a quantity only one of them has still counts."""
+    dep = Deployment(id="d", model="m", match=DeploymentMatch(metric_labels={"model": "m"}))
+    deployments.sync(cstore, [dep])
+    t = [T0.timestamp() + 15 * i for i in range(4)]
+    pulled, scraped = SampleBatch(), SampleBatch()
+    pulled.add(
+        "vllm:generation_tokens_total", {"model_name": "m", "job": "vllm"}, t, [0, 10, 20, 30]
+    )
+    # the same counter, scraped a moment later each time than Prometheus saw it
+    scraped.add("vllm:generation_tokens_total", {"model_name": "m"}, t, [0, 12, 21, 33])
+    scraped.add("vllm:prompt_tokens_total", {"model_name": "m"}, t, [0, 5, 10, 15])
+    store_batch(cstore, scraped)
+    store_batch(cstore, pulled, source="http://prom:9090", kind="prometheus")
+    r = interval(cstore, "d")
+    assert r["output_tokens"] == 30.0  # Prometheus' count: not 33, not the two added (63)
+    assert r["input_tokens"] == 15.0  # only the scrape has it
+    assert r["source"] == "http://prom:9090, http://x/metrics"
+
+
 def test_interval_length_holds_a_whole_sampling_step() -> None:
     from unitcost.collectors.intervals import interval_for_step
 

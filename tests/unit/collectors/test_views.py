@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from unitcost.collectors import deployments
+from unitcost.collectors import billing_ledger as ledger
+from unitcost.collectors import deployments, rollups
 
 from unitcost.config import Deployment, DeploymentMatch
 from unitcost.store import Store
@@ -49,6 +50,9 @@ def load(store: Store) -> None:
                 "?, 'USD', TIMESTAMPTZ '2025-03-01 10:00:00+00')",
                 [row, rid, inst, tags, Decimal(billed), Decimal(eff), pc],
             )
+        # literal lines enter the views the way every writer's lines do: recorded, resolved,
+        # rolled up (collectors/billing_ledger.py)
+        ledger.register_inserted(con, "f", "focus-1.2")
         con.execute(
             "INSERT INTO metric_intervals (deployment_id, interval_start, interval_s, "
             "input_tokens, output_tokens, requests_ok, requests_failed, source) VALUES "
@@ -134,6 +138,7 @@ def test_gpu_hourly(cstore: Store) -> None:
                 "INTERVAL (?) SECOND, 'nvml', ?, ?, ?)",
                 [i * 60, u, p, e],
             )
+        rollups.rebuild(con)  # written without the collectors: the rollup, once
     with cstore.read() as con:
         row = con.execute(
             "SELECT util_gpu, power_w, energy_j, samples FROM gpu_utilization_hourly"

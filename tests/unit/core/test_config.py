@@ -110,3 +110,25 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [k for k in documented_keys() if f"`{k}`" not in readme]
     assert not missing, f"README configuration reference lacks: {missing}"
+
+
+@pytest.mark.parametrize("text", ["$55.04", "55,04", "1_000", "1,000.00"])
+def test_config_prices_follow_the_money_rule(tmp_path: Path, text: str) -> None:
+    cfg = tmp_path / "unitcost.toml"
+    cfg.write_text(
+        '[[prices]]\nprovider = "aws"\nregion = "r"\ninstance_type = "x"\n'
+        f'gpu_model = "H100"\ngpu_count = 8\non_demand_usd_per_hour = "{text}"\n'
+    )
+    with pytest.raises(ConfigError, match=r"prices\[0\]\.on_demand_usd_per_hour"):
+        load_settings(cfg, environ={})
+
+
+def test_config_price_numbers_keep_their_decimal_text(tmp_path: Path) -> None:
+    cfg = tmp_path / "unitcost.toml"
+    cfg.write_text(
+        '[[prices]]\nprovider = "aws"\nregion = "r"\ninstance_type = "x"\n'
+        'gpu_model = "H100"\ngpu_count = 8\non_demand_usd_per_hour = 55.04\n'
+        'spot_usd_per_hour_low = "20.5"\n'
+    )
+    row = load_settings(cfg, environ={}).settings.prices[0]
+    assert str(row.on_demand_usd_per_hour) == "55.04" and str(row.spot_usd_per_hour_low) == "20.5"

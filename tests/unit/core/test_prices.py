@@ -115,3 +115,37 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     f.write_text("provider,region,instance_type\naws,us-east-1,x\n")
     with pytest.raises(InputError, match="column 'gpu_model'"):
         prices.read_price_file(f)
+
+
+def test_source_names_the_publisher_and_note_says_how_gathered() -> None:
+    assert prices.split_source(
+        "aws.amazon.com/ec2/capacityblocks/pricing (seen via mirror page)"
+    ) == (
+        "aws.amazon.com/ec2/capacityblocks/pricing",
+        "seen via mirror page",
+    )
+    assert prices.split_source("AWS public list price") == ("AWS public list price", None)
+    rows = prices.read_price_file(prices.shipped_catalog_path(), origin="shipped")
+    assert all("(" not in r.source for r in rows), [r.source for r in rows if "(" in r.source]
+    g4 = next(r for r in rows if r.instance_type == "g4dn.xlarge")
+    assert (g4.source, g4.as_of) == ("AWS public list price", "2025")
+    assert g4.note == "not re-read this session; consistent with catalog g4dn.12xlarge"
+
+
+def test_price_import_follows_the_money_rule(tmp_path: Path) -> None:
+    """A price file is read by the same money rule as billing: `$1.00` and `1,000` refused."""
+    from unitcost.prices import read_price_file
+
+    good = tmp_path / "good.csv"
+    header = (
+        "provider,region,instance_type,price_model,gpu_model,gpu_count,gpu_mem_gb,"
+        "on_demand_usd_per_hour,spot_usd_per_hour_low,spot_usd_per_hour_high,source,as_of,"
+        "verified,caveat\n"
+    )
+    good.write_text(header + "aws,r,x,on_demand,H100,8,80,55.04,,,me,2026,true,\n")
+    assert read_price_file(good, origin="import", label="good.csv")
+    for text in ("$55.04", "55,04"):
+        bad = tmp_path / "bad.csv"
+        bad.write_text(header + f'aws,r,x,on_demand,H100,8,80,"{text}",,,me,2026,true,\n')
+        with pytest.raises(InputError, match="row 2, column 'on_demand_usd_per_hour'"):
+            read_price_file(bad, origin="import", label="bad.csv")
