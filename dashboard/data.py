@@ -131,13 +131,19 @@ def cost_by_pricing(con: DuckDBPyConnection, period: Period) -> pd.DataFrame:
     return frame(con, "dashboard_cost_by_pricing", {"start": period.start, "end": period.end})
 
 
-def utilization_heatmap(
-    con: DuckDBPyConnection, period: Period, deployments: list[str] | None
+#: heatmap name -> its query (sql/queries/dashboard_<name>_heatmap.sql)
+HEATMAPS = ("gpu", "kv")
+
+
+def heatmap(
+    con: DuckDBPyConnection, which: str, period: Period, deployments: list[str] | None
 ) -> pd.DataFrame:
-    """GPU utilization and KV-cache use per UTC weekday and hour of day."""
+    """GPU utilization ('gpu') or KV-cache use ('kv') per UTC weekday and hour of day."""
+    if which not in HEATMAPS:
+        raise ValueError(f"no heatmap {which!r}")
     return frame(
         con,
-        "dashboard_utilization_heatmap",
+        f"dashboard_{which}_heatmap",
         {"start": period.start, "end": period.end, "deployments": deployments},
     )
 

@@ -156,11 +156,11 @@ def cost_by_pricing(sk: Key, period: Period) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
-def utilization_heatmap(
-    sk: Key, period: Period, deployments: tuple[str, ...] | None
+def heatmap(
+    sk: Key, which: str, period: Period, deployments: tuple[str, ...] | None
 ) -> pd.DataFrame:
     ids = list(deployments) if deployments is not None else None
-    return _run(lambda con: data.utilization_heatmap(con, period, ids))
+    return _run(lambda con: data.heatmap(con, which, period, ids))
 
 
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner=False)

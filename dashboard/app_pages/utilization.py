@@ -9,7 +9,11 @@ from unitcost.dashboard import charts, figures, queries, ui
 from unitcost.dashboard.filters import allowed_keys
 
 OVER_TIME = ["gpu_utilization", "kv_cache_usage", "capacity_utilization"]
-HEATMAP = {"gpu_utilization": "GPU utilization", "kv_cache_usage": "KV-cache use"}
+#: radio choice -> (query, its value column, label)
+HEATMAP = {
+    "gpu": ("gpu_utilization", "GPU utilization"),
+    "kv": ("kv_cache_usage", "KV-cache use"),
+}
 
 
 def main() -> None:
@@ -55,21 +59,25 @@ def main() -> None:
             )
     st.subheader("By hour of day and weekday (UTC)")
     which = st.radio(
-        "Heatmap", list(HEATMAP), format_func=HEATMAP.__getitem__, horizontal=True, key="util_hm"
+        "Heatmap",
+        list(HEATMAP),
+        format_func=lambda k: HEATMAP[k][1],
+        horizontal=True,
+        key="util_hm",
     )
-    cells = queries.utilization_heatmap(
-        sk, f.period, tuple(sorted(keys)) if keys is not None else None
-    )
+    value, label = HEATMAP[which]
+    cells = queries.heatmap(sk, which, f.period, tuple(sorted(keys)) if keys is not None else None)
     ui.chart(
-        charts.fig_heatmap(cells, which, f"{HEATMAP[which]} by hour of day and weekday"),
+        charts.fig_heatmap(cells, value, f"{label} by hour of day and weekday"),
         cells,
-        f"{which} heatmap",
+        f"{value} heatmap",
         caption=(
             "Mean of the hourly GPU utilization over every GPU-hour in the cell (the GPUs the "
             "deployment rules claim), the definition of GPU utilization restricted to that hour "
             "and weekday."
-            if which == "gpu_utilization"
-            else "Time-weighted mean KV-cache use of the cell's metric intervals."
+            if which == "gpu"
+            else "Time-weighted mean KV-cache use of the cell's metric intervals, the definition "
+            "of KV-cache use restricted to that hour and weekday."
         ),
     )
     st.subheader("Where paid capacity sits idle")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from unitcost.analytics.period import quarter
+from unitcost.analytics.period import day_range, quarter
 from unitcost.dashboard import data
 from unitcost.dashboard.review import render
 from unitcost.dashboard.review.model import Review, Section, Table
 
-from tests.support.kpi_seed import PERIOD
+from tests.support.kpi_seed import D0, D1, INTERVALS, PERIOD
 from tests.unit.dashboard.seed import seed_all
 from unitcost.store import Store
 
@@ -48,8 +48,9 @@ def test_pricing_parts_add_up_to_kpi_spend(seeded: Store) -> None:
 
 def test_heatmap_means_reconcile_with_kpi_utilization(seeded: Store) -> None:
     with seeded.read() as con:
-        chat = data.utilization_heatmap(con, PERIOD, ["chat"])
-        everything = data.utilization_heatmap(con, PERIOD, None)
+        chat = data.heatmap(con, "gpu", PERIOD, ["chat"])
+        everything = data.heatmap(con, "gpu", PERIOD, None)
+        kv = data.heatmap(con, "kv", day_range(D0, D1), None)
         report = data.kpi_report(con, PERIOD, by="deployment")
     util = {r["key"]: r["gpu_utilization"] for r in report["rows"] if r["currency"] != "EUR"}
     # One cell: Tuesday (2026-08-11) 10:00 UTC, chat's GPU at 0.5 and 0.7 -> 0.6 = kpi's figure
@@ -60,7 +61,12 @@ def test_heatmap_means_reconcile_with_kpi_utilization(seeded: Store) -> None:
     cells = everything[everything["gpu_utilization"].notna()]
     pooled = (cells["gpu_utilization"] * cells["gpu_hours"]).sum() / cells["gpu_hours"].sum()
     assert pooled == pytest.approx((util["chat"] + util["gpu-host:stray"]) / 2)
-    assert everything["kv_cache_usage"].dropna().between(0, 1).all()
+    # KV-cache use: every seeded interval says 0.25; one cell per (weekday, hour) with telemetry,
+    # D0 a Monday (1), D1 a Tuesday (2)
+    assert list(kv["kv_cache_usage"]) == pytest.approx([0.25] * len(kv))
+    expected = sorted({(day.isoweekday(), hour) for _, day, hour, *_ in INTERVALS})
+    assert [tuple(c) for c in kv[["weekday", "hour_of_day"]].values.tolist()] == expected
+    assert (1, 10) in expected and (2, 9) in expected
 
 
 def _review(tmp: Path) -> Review:
