@@ -78,6 +78,16 @@ LAZY_COMMANDS = {
         "recommend",
         "Choose the cheapest fleet (model, quantization, GPU type, spot) per scenario at its SLO.",
     ),
+    "dashboard": (
+        "unitcost.dashboard.cli",
+        "dashboard",
+        "Serve the dashboard (Streamlit) on the store; read-only, collectors keep writing.",
+    ),
+    "export": (
+        "unitcost.dashboard.review.cli",
+        "export",
+        "Export reports from the store (the quarterly review as PDF, HTML, XLSX).",
+    ),
 }
 
 

@@ -77,3 +77,15 @@ def test_wheel_in_fresh_venv(tmp_path: Path) -> None:
         elsewhere,
     )
     assert suite.stdout.strip() == "True", suite.stderr
+    # the dashboard's router, its pages and the review's template
+    dash = _run(
+        [
+            str(py),
+            "-c",
+            "from importlib.resources import files; d = files('unitcost.dashboard'); "
+            "print(all(d.joinpath(p).is_file() for p in ('streamlit_app.py', "
+            "'app_pages/overview.py', 'app_pages/sources.py', 'review/templates/review.html.j2')))",
+        ],
+        elsewhere,
+    )
+    assert dash.stdout.strip() == "True", dash.stderr
