@@ -15,6 +15,7 @@ from unitcost.analytics import kpi as kpi_mod
 from unitcost.analytics.period import FORMS, default_period, parse_period
 
 from unitcost import prices
+from unitcost.display import percent
 from unitcost.errors import InputError
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def _num(value: Any, digits: int = 2) -> str:
 
 
 def _pct(value: Any) -> str:
-    return "-" if value is None else f"{100 * float(value):.1f}%"
+    return percent(value)
 
 
 def _delta(row: dict[str, Any], name: str) -> str:

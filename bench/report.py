@@ -16,6 +16,7 @@ from rich.table import Table
 from unitcost.bench import capacity, cost, metrics
 
 from unitcost import sqlfiles
+from unitcost.display import percent
 from unitcost.errors import BenchError
 from unitcost.store import Store, fetch_dicts
 
@@ -165,7 +166,7 @@ def describe_load(lp: dict[str, Any] | None) -> str:
 
 
 def _pct(v: Any) -> str:
-    return "" if v is None else f"{v:.2%}"
+    return "" if v is None else percent(v, 2)
 
 
 HEADLINE: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (

@@ -17,6 +17,8 @@ import pandas as pd
 from unitcost.analytics.definitions import DEFINITIONS
 from unitcost.analytics.kpi import HEADLINE, ROW_FIELDS, UNMAPPED_SPEND
 
+from unitcost.display import percent
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -85,7 +87,7 @@ def fmt(name: str, value: Any, currency: str | None = None) -> str:
         v = float(value)
         return f"{v:,.2f}{cur}" if abs(v) >= 1 else f"{v:,.4f}{cur}"
     if kind == "ratio":
-        return f"{float(value) * 100:.1f} %"
+        return percent(value, 1, " ")
     if kind == "count":
         return f"{float(value):,.0f}"
     v = float(value)

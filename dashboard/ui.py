@@ -108,12 +108,6 @@ def money(value: Any, currency: str = "USD", digits: int = 2) -> str:
     return f"{float(value):,.{digits}f} {currency}"
 
 
-def pct(value: Any, digits: int = 1) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    return f"{float(value) * 100:.{digits}f} %"
-
-
 def number(value: Any, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
