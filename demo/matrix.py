@@ -98,6 +98,7 @@ class Current:
     billed: bool  # its GPU-hours are on the generated bill; else unitcost estimates them
     slo_ttft_ms: float
     slo_tpot_ms: float
+    quality_floor: float  # the smallest model (parameters) its users accept
 
     @property
     def price_ref(self) -> str:
@@ -121,7 +122,9 @@ class Current:
 #: with long prompts on an A100 share, and a small model on an L4 that nobody put on the bill
 #: mapping (so its cost is estimated).
 CURRENT = (
-    Current("demo-chat", Config("llama-3.1-8b", "h100", "fp16"), 6.0, 256, 64, True, 500, 50),
-    Current("demo-rag", Config("llama-2-13b", "a100-80gb", "fp16"), 2.0, 1024, 128, True, 1500, 80),
-    Current("demo-assist", Config("llama-3.2-3b", "l4", "fp16"), 3.0, 256, 64, False, 800, 60),
+    Current("demo-chat", Config("llama-3.1-8b", "h100", "fp16"), 6.0, 128, 32, True, 500, 50, 7e9),
+    Current(
+        "demo-rag", Config("llama-2-13b", "a100-80gb", "fp16"), 2.0, 1024, 128, True, 1500, 80, 12e9
+    ),
+    Current("demo-assist", Config("llama-3.2-3b", "l4", "fp16"), 3.0, 128, 32, False, 800, 60, 3e9),
 )

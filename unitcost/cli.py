@@ -88,6 +88,11 @@ LAZY_COMMANDS = {
         "export",
         "Export reports from the store (the quarterly review as PDF, HTML, XLSX).",
     ),
+    "demo": (
+        "unitcost.demo.cli",
+        "demo",
+        "See every part of unitcost work on generated data (no GPU, cloud or Prometheus needed).",
+    ),
 }
 
 
