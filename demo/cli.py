@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import webbrowser
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -24,6 +25,7 @@ from rich.table import Table
 from unitcost.demo import run as demo_run
 
 from unitcost.errors import UnitcostError
+from unitcost.store import Store
 
 if TYPE_CHECKING:
     from unitcost.cli import App
@@ -46,15 +48,24 @@ STEPS = {
 @click.option("--no-browser", is_flag=True, help="Print the dashboard's URL, open no browser.")
 @click.option("--no-serve", is_flag=True, help="Stop after step 6, leaving the store ready.")
 @click.option("--port", type=int, default=8501, show_default=True, help="Dashboard port.")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="DuckDB file to fill (default: the global --db / UNITCOST_DB / config).",
+)
 @click.pass_obj
-def demo(app: App, quick: bool, no_browser: bool, no_serve: bool, port: int) -> None:
+def demo(
+    app: App, quick: bool, no_browser: bool, no_serve: bool, port: int, db_path: Path | None
+) -> None:
     """See every part of unitcost work on generated data (no GPU, cloud or Prometheus needed).
 
     Emulated servers, benchmarks, a simulated quarter of telemetry, a bill, cost per token,
     utilization, success rate and tier recommendations, then the dashboard. Everything it
     makes is labelled demo data; running it again replaces it and touches nothing else.
     """
-    store = app.store
+    lock_s = app.loaded.settings.lock_timeout_s
+    store = Store(db_path, lock_timeout_s=lock_s) if db_path else app.store
     store.path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with Progress(
@@ -116,10 +127,14 @@ def _summary(report: demo_run.Report, elapsed: float, db: object) -> None:
         if saving is not None:
             line += f", saves USD {float(saving):,.0f}/month"
         out.print(line, markup=False, highlight=False)
+    cfg = f"--config {report.config}"
     out.print(
-        f"store: {db}\nconfig (an example to read): {report.config}\n"
-        f"next: unitcost kpi --by deployment   unitcost recommend   "
-        f"unitcost export review --quarter {report.quarter.label}"
+        f"store: {db}\nconfig (an example to read): {report.config}\nnext:\n"
+        f"  unitcost {cfg} kpi --by deployment\n  unitcost {cfg} recommend\n"
+        f"  unitcost {cfg} export review --quarter {report.quarter.label}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 
