@@ -12,7 +12,12 @@ DEFINITIONS: dict[str, str] = {
     "key": "The --by value the row is about (a deployment id, model, GPU model, provider or "
     "label value), or 'all'. 'unmapped' holds spend no deployment rule claims, so the rows add "
     "up to the bill; 'unmapped-telemetry' and 'model:<name>' hold tokens from series no "
-    "deployment rule claims; 'gpu-host:<host>' holds GPUs no rule claims.",
+    "deployment rule claims; 'gpu-host:<host>' holds GPUs no rule claims. With --by label:KEY "
+    "each billing line's cost goes to the value of its tag KEY; a line without that tag, and an "
+    "estimated cost, to its deployment's value (the one value its lines' KEY tags, else its "
+    "metric series' KEY label, take); '(no KEY)' holds the rest. A deployment-day's tokens, "
+    "requests and GPU figures go with its largest cost part (one key): a deployment shared by "
+    "several values (tenants on one server) is not split by them, and a warning says so.",
     "start": "With --grain: the first UTC day of the row's day, ISO week (Monday) or month.",
     "currency": "The billing currency of the row's cost (estimates are in USD, the price "
     "catalog's currency). Currencies are never added together: one row per currency.",

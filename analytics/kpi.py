@@ -33,6 +33,20 @@ from unitcost.errors import InputError
 from unitcost.store import fetch_dicts
 
 BY_CHOICES = ("all", "deployment", "model", "hardware", "provider")
+#: --by label:KEY: allocation by a billing tag / metric label (see DEFINITIONS["key"]).
+LABEL_PREFIX = "label:"
+
+
+def label_key(by: str) -> str | None:
+    """KEY of `label:KEY`, else None; an empty KEY is an error."""
+    if not by.startswith(LABEL_PREFIX):
+        return None
+    key = by[len(LABEL_PREFIX) :]
+    if not key.strip():
+        raise InputError("--by label:KEY: say which tag or label, e.g. label:team")
+    return key
+
+
 GRAINS = ("day", "week", "month")
 BASES = ("allocation", "usage")
 UNMAPPED_SPEND = "unmapped"  # billing lines no deployment rule claims
@@ -139,14 +153,31 @@ class _Inputs:
     costs: list[dict[str, Any]]
     usage: list[dict[str, Any]]
     failures: list[dict[str, Any]]
+    #: --by label:KEY: deployment -> the values of KEY on its metric series
+    series_labels: dict[str, set[str]] = field(default_factory=dict)
     #: (deployment, day) -> kind (ttft, itl, e2e) -> {le seconds: observations <= le}
     hists: dict[tuple[str, date], dict[str, dict[float, float]]] = field(default_factory=dict)
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, start: date, end: date, hist_for: Iterable[str] = ()
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    hist_for: Iterable[str] = (),
+    label: str | None = None,
 ) -> _Inputs:
     span = {"start": start, "end": end}
+    series_labels: dict[str, set[str]] = defaultdict(set)
+    if label is not None:
+        costs = fetch_dicts(
+            con, sqlfiles.load("queries", "kpi_cost_atoms_label"), {**span, "key": label}
+        )
+        for dep_id, value in con.execute(
+            sqlfiles.load("queries", "kpi_series_label_values"), {"key": label}
+        ).fetchall():
+            series_labels[str(dep_id)].add(str(value))
+    else:
+        costs = fetch_dicts(con, sqlfiles.load("queries", "kpi_cost_atoms"), span)
     deps = {
         d["deployment_id"]: d for d in fetch_dicts(con, sqlfiles.load("queries", "kpi_deployments"))
     }
@@ -162,10 +193,11 @@ def _load(
             hists[(dep_id, day)][kind][float(le)] = float(n)
     return _Inputs(
         deployments=deps,
-        costs=fetch_dicts(con, sqlfiles.load("queries", "kpi_cost_atoms"), span),
+        costs=costs,
         usage=fetch_dicts(con, sqlfiles.load("queries", "kpi_usage_atoms"), span),
         failures=fetch_dicts(con, sqlfiles.load("queries", "kpi_failure_atoms"), span),
         hists=hists,
+        series_labels=dict(series_labels),
     )
 
 
@@ -238,13 +270,23 @@ def _previous_bucket(start: date, grain: str) -> date:
 class _Grouper:
     """Which row key a deployment (or a cost part) belongs to under --by."""
 
-    def __init__(self, by: str, deployments: Mapping[str, Mapping[str, Any]]) -> None:
-        if by not in BY_CHOICES:
-            raise InputError(f"--by {by!r}: expected one of {', '.join(BY_CHOICES)}")
-        self.by = by
+    def __init__(
+        self,
+        by: str,
+        deployments: Mapping[str, Mapping[str, Any]],
+        labels: Mapping[str, str | None] | None = None,
+    ) -> None:
+        self.label = label_key(by)
+        if self.label is None and by not in BY_CHOICES:
+            raise InputError(f"--by {by!r}: expected one of {', '.join(BY_CHOICES)} or label:KEY")
+        self.by = "label" if self.label is not None else by
         self.deps = deployments
+        self.labels = labels or {}
+        self.no_label = f"(no {self.label})"
 
     def of_deployment(self, dep_id: str) -> str:
+        if self.label is not None:
+            return self.labels.get(dep_id) or self.no_label
         if dep_id == UNMAPPED_SPEND:
             return UNMAPPED_SPEND
         if self.by == "all":
@@ -263,6 +305,8 @@ class _Grouper:
         return str(ref).split("/", 1)[0] if ref else "unknown"
 
     def of_cost(self, part: Mapping[str, Any]) -> str:
+        if self.label is not None and part.get("label_value"):
+            return str(part["label_value"])
         if self.by == "provider" and part["deployment_id"] != UNMAPPED_SPEND:
             return str(part["provider"] or "unknown")
         return self.of_deployment(str(part["deployment_id"]))
@@ -363,6 +407,27 @@ def _aggregate(
             "--by key); its tokens are counted with the largest cost only."
         )
     return buckets
+
+
+def _deployment_labels(inputs: _Inputs, label: str, warnings: list[str]) -> dict[str, str | None]:
+    """Each deployment's one value of tag/label `label`: the value its billing lines' tags
+    take, else the value its metric series take; None when there is none or more than one
+    (with a warning: its tokens cannot be split by them)."""
+    tags: dict[str, set[str]] = defaultdict(set)
+    for part in inputs.costs:
+        if part.get("label_value"):
+            tags[str(part["deployment_id"])].add(str(part["label_value"]))
+    out: dict[str, str | None] = {}
+    for dep_id in sorted(set(tags) | set(inputs.series_labels)):
+        values = tags.get(dep_id) or inputs.series_labels.get(dep_id, set())
+        out[dep_id] = next(iter(values)) if len(values) == 1 else None
+        if len(values) > 1 and dep_id != UNMAPPED_SPEND:
+            warnings.append(
+                f"{dep_id}: its {'billing lines' if dep_id in tags else 'metric series'} carry "
+                f"{len(values)} values of {label!r} ({', '.join(sorted(values)[:5])}): its cost "
+                "is split by them, its tokens are not (they go with its largest cost part)"
+            )
+    return out
 
 
 def _idle_share(usage: Mapping[str, Any] | None) -> Decimal | None:
@@ -530,9 +595,14 @@ def kpi_report(
         raise InputError(f"--basis {basis!r}: expected one of {', '.join(BASES)}")
     previous = period.previous()
     slos = deployment_slos(scenarios)
-    inputs = _load(con, previous.start, period.end, hist_for=slos)
-    grouper = _Grouper(by, inputs.deployments)
+    label = label_key(by)
+    inputs = _load(con, previous.start, period.end, hist_for=slos, label=label)
     warnings: list[str] = []
+    grouper = _Grouper(
+        by,
+        inputs.deployments,
+        _deployment_labels(inputs, label, warnings) if label is not None else None,
+    )
     caps = (
         capacity_tps
         if capacity_tps is not None

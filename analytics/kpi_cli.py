@@ -9,20 +9,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from unitcost.analytics import kpi as kpi_mod
 from unitcost.analytics.period import FORMS, default_period, parse_period
 
 from unitcost import prices
-from unitcost.display import percent
+from unitcost.display import new_console, percent
 from unitcost.errors import InputError
 
 if TYPE_CHECKING:
     from unitcost.cli import App
 
-out = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
+out = new_console(width=None if sys.stdout.isatty() else 200)
+err = new_console(stderr=True)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -44,10 +43,10 @@ def money_text(value: Decimal) -> str:
 
 
 def parse_by(text: str) -> str:
-    if text.startswith("label:"):
-        raise InputError("--by label:KEY is not available yet")
-    if text not in kpi_mod.BY_CHOICES:
-        raise InputError(f"--by {text!r}: expected one of {', '.join(kpi_mod.BY_CHOICES)}")
+    if kpi_mod.label_key(text) is None and text not in kpi_mod.BY_CHOICES:
+        raise InputError(
+            f"--by {text!r}: expected one of {', '.join(kpi_mod.BY_CHOICES)} or label:KEY"
+        )
     return text
 
 
@@ -58,7 +57,8 @@ def parse_by(text: str) -> str:
     "by",
     default="all",
     show_default=True,
-    help="all, deployment, model, hardware, provider.",
+    help="all, deployment, model, hardware, provider, or label:KEY (a billing tag or metric "
+    "label, e.g. label:team).",
 )
 @click.option("--grain", type=click.Choice(kpi_mod.GRAINS), help="One row per day, week or month.")
 @click.option(

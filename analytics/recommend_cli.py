@@ -12,16 +12,16 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from unitcost.analytics import recommend as rec
 
 from unitcost import prices
 from unitcost.cli import App, pass_app
+from unitcost.display import new_console
 
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+out = new_console(width=None if sys.stdout.isatty() else 160)
+err = new_console(stderr=True)
 
 
 @click.command("recommend")

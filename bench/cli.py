@@ -30,6 +30,7 @@ from unitcost.bench.records import finish_run
 from unitcost.bench.runrow import process_start_ticks
 
 from unitcost import prices, sqlfiles
+from unitcost.display import new_console
 from unitcost.errors import BenchError, InputError
 from unitcost.store import fetch_dicts
 
@@ -45,7 +46,7 @@ def _console(stderr: bool) -> Console:
     logs; run ids are never cut), unless COLUMNS says how wide to be."""
     stream = sys.stderr if stderr else sys.stdout
     wide = stream.isatty() or "COLUMNS" in os.environ
-    return Console(stderr=stderr, width=None if wide else 200)
+    return new_console(stderr=stderr, width=None if wide else 200)
 
 
 out = _console(stderr=False)

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, get_args
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from unitcost.collectors import (
@@ -30,6 +29,7 @@ from unitcost.collectors.base import parse_duration, parse_time
 from unitcost.collectors.clients import make_boto3_client
 
 from unitcost.config import BillingSource
+from unitcost.display import new_console
 from unitcost.errors import ConfigError, UnitcostError
 
 if TYPE_CHECKING:  # unitcost.cli loads this module lazily; only the type is needed here
@@ -40,8 +40,8 @@ BILLING_FORMATS = list(get_args(BillingSource.model_fields["format"].annotation)
 
 pass_app = click.pass_obj  # ctx.obj is the App built by the `unitcost` group
 
-console = Console(stderr=True)
-out = Console()
+console = new_console(stderr=True)
+out = new_console()
 
 
 @dataclass

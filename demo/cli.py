@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import click
 import requests
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,14 +23,15 @@ from rich.progress import (
 from rich.table import Table
 from unitcost.demo import run as demo_run
 
+from unitcost.display import new_console
 from unitcost.errors import UnitcostError
 from unitcost.store import Store
 
 if TYPE_CHECKING:
     from unitcost.cli import App
 
-out = Console()
-err = Console(stderr=True)
+out = new_console()
+err = new_console(stderr=True)
 
 STEPS = {
     "store": "1/6 store, demo config, forget the last demo's data",

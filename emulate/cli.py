@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 from unitcost.emulate.catalog import Catalog, load_catalog
 
+from unitcost.display import new_console
 from unitcost.errors import ConfigError
 
 if TYPE_CHECKING:
     from unitcost.emulate.fleet import EndpointConfig, Running
 
-console = Console()
+console = new_console()
 
 _catalog_opt = click.option(
     "--catalog",

@@ -18,17 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from unitcost import __version__, prices
 from unitcost.config import LoadedSettings, load_settings, redact
+from unitcost.display import new_console
 from unitcost.errors import StoreError, UnitcostError
 from unitcost.store import Store
 
 # Piped output is not squeezed into 80 columns: tables stay readable in files and CI logs.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True)
+console = new_console(width=None if sys.stdout.isatty() else 160)
+err_console = new_console(stderr=True)
 _state = {"debug": False}
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console
+
 MAX_DIGITS = 4
 
 
@@ -31,3 +33,9 @@ def percent(share: Any, digits: int = 1, sep: str = "") -> str:
         if 0 < v < edge:
             return f"< {edge:.{MAX_DIGITS - 2}f}{sep}%"
     return f"{v:.{d}f}{sep}%"
+
+
+def new_console(*, stderr: bool = False, width: int | None = None) -> Console:
+    """The one way a command makes its rich Console: emoji codes off, so a text such as
+    `label:KEY:` or a tag value ':x:' from the data is printed as written, never as a symbol."""
+    return Console(stderr=stderr, width=width, emoji=False)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from unitcost.analytics.period import Period, parse_period
 
+from unitcost.display import new_console
 from unitcost.errors import InputError
 
-err = Console(stderr=True)
+err = new_console(stderr=True)
 
 
 def parse_quarter(text: str) -> Period:

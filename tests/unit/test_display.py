@@ -29,3 +29,13 @@ def test_percent(share: float | None, digits: int, shown: str) -> None:
 
 def test_separator() -> None:
     assert percent(0.25, 1, " ") == "25.0 %"
+
+
+def test_console_prints_emoji_codes_as_written() -> None:
+    """`Error: --by label:KEY: ...` was printed with a key symbol in place of ':KEY:'."""
+    from unitcost.display import new_console
+
+    c = new_console(width=200)
+    with c.capture() as cap:
+        c.print("--by label:KEY: say which; a tag ':thumbs_up:'", markup=False)
+    assert cap.get().strip() == "--by label:KEY: say which; a tag ':thumbs_up:'"

@@ -75,3 +75,17 @@ def test_default_period_and_bad_input(run_cli, seeded: Path, tmp_path: Path) -> 
     none = run_cli("--db", str(empty.path), "kpi")
     assert none.returncode == 1
     assert "no cost or telemetry in the store yet" in none.stderr
+
+
+def test_by_label(run_cli, seeded: Path) -> None:  # type: ignore[no-untyped-def]
+    r = run_cli(
+        "--db", str(seeded), "kpi", "--period", "2026-08-11..2026-08-11", "--by", "label:app",
+        "--format", "json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["by"] == "label:app"
+    keys = {(row["key"], row["currency"]) for row in report["rows"]}
+    assert {("chat", "USD"), ("eu", "EUR"), ("(no app)", "USD")} <= keys
+    bad = run_cli("--db", str(seeded), "kpi", "--by", "label:")
+    assert bad.returncode == 1 and "label:KEY" in bad.stderr and "Traceback" not in bad.stderr

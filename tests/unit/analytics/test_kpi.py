@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from unitcost.analytics.kpi import deployment_cost_per_hour, kpi_report
 from unitcost.analytics.period import day_range, parse_period
+from unitcost.collectors import billing_ledger
 
 from tests.support.kpi_seed import D0, D1, PERIOD, _ts, seed
 from unitcost.errors import InputError
@@ -278,3 +279,71 @@ def test_share_within_interpolates_inside_the_bucket() -> None:
     assert share_within(buckets, 0.1) == pytest.approx(0.3)  # 6 x 0.1 / 0.2
     assert share_within(buckets, 5.0) == pytest.approx(0.9)  # beyond the last finite bound
     assert share_within({math.inf: 0.0}, 1.0) is None
+
+
+def _totals(rows: dict[tuple[str, str | None], dict[str, Any]]) -> dict[str | None, Any]:
+    out: dict[str | None, Any] = {}
+    for (_, cur), r in rows.items():
+        cost, tokens = out.get(cur, (Decimal(0), 0.0))
+        out[cur] = (cost + (r["effective_cost"] or 0), tokens + (r["output_tokens"] or 0))
+    return out
+
+
+def test_by_label_allocates_cost_by_tag_and_adds_up(kstore: Store) -> None:
+    """--by label:app: each billing line's cost to its tag's value; 'self' (no line, estimated)
+    and the untagged unmapped line to '(no app)'; the rows add up to --by deployment's."""
+    rows = _rows(kstore, by="label:app")
+    assert set(rows) == {("chat", "USD"), ("eu", "EUR"), ("(no app)", "USD"), ("(no app)", None)}
+    assert rows[("chat", "USD")]["effective_cost"] == Decimal("10.00")
+    assert rows[("chat", "USD")]["output_tokens"] == 400_000
+    assert rows[("eu", "EUR")]["effective_cost"] == Decimal("5.00")
+    # 4.00 estimated for 'self' + 0.33 of spend no rule claims, untagged
+    assert rows[("(no app)", "USD")]["effective_cost"] == Decimal("4.33")
+    assert rows[("(no app)", "USD")]["cost_basis"] == "mixed"
+    assert _totals(rows) == _totals(_rows(kstore, by="deployment"))
+
+
+def test_by_label_takes_a_deployments_series_label_and_warns_when_shared(kstore: Store) -> None:
+    """A deployment with no tagged line gets the one value its metric series carry; a
+    deployment whose lines carry two values has its cost split by them, its tokens not."""
+    with kstore.write() as con:
+        con.execute(
+            "INSERT INTO metric_series (source, source_kind, metric, series_key, labels, "
+            "deployment_id) VALUES ('s', 'scrape', 'm', 'm{team=\"search\"}', "
+            "MAP {'team': 'search', 'a.b$': 'odd'}, 'self')"
+        )
+        for row, tags, cost in [
+            (1, '{"app": "chat", "team": "ads", "a.b$": "x"}', "3.00"),
+            (2, '{"app": "chat", "team": "search"}', "2.00"),
+        ]:
+            con.execute(
+                "INSERT INTO billing_line_items (source_file, source_row, source_format, Tags, "
+                "BilledCost, EffectiveCost, BillingCurrency, ChargePeriodStart, "
+                "ChargePeriodEnd, ProviderName) VALUES ('g', ?, 'focus-1.2', ?, ?, ?, 'USD', "
+                "?, ?, 'OtherCloud')",  # another provider: its own delivery
+                [row, tags, Decimal(cost), Decimal(cost), _ts(D1, 0), _ts(D1, 0) + dt.timedelta(1)],
+            )
+        billing_ledger.register_inserted(con, "g", "focus-1.2")
+    with kstore.read() as con:
+        report = kpi_report(con, PERIOD, by="label:team")
+    rows = {(r["key"], r["currency"]): r for r in report["rows"]}
+    assert rows[("ads", "USD")]["effective_cost"] == Decimal("3.00")
+    # 2.00 tagged search + 'self' (estimated 4.00, no line) by its series' label
+    assert rows[("search", "USD")]["effective_cost"] == Decimal("6.00")
+    assert rows[("search", "USD")]["output_tokens"] == 200_000
+    # chat's untagged 10.00 and the unmapped 0.33; chat's tokens go with its largest part
+    assert rows[("(no team)", "USD")]["effective_cost"] == Decimal("10.33")
+    assert rows[("(no team)", "USD")]["output_tokens"] == 400_000
+    assert any("chat: its billing lines carry 2 values of 'team'" in w for w in report["warnings"])
+    assert _totals(rows) == _totals(_rows(kstore, by="deployment"))
+    # any tag name is a literal key, never a JSON path
+    with kstore.read() as con:
+        odd = kpi_report(con, PERIOD, by="label:a.b$")
+    got = {(r["key"], r["currency"]): r["effective_cost"] for r in odd["rows"]}
+    # chat's lines carry one value of it (x): its lines without that tag go to x as well
+    assert got[("x", "USD")] == Decimal("15.00") and got[("odd", "USD")] == Decimal("4.00")
+
+
+def test_by_label_needs_a_key(kstore: Store) -> None:
+    with kstore.read() as con, pytest.raises(InputError, match="label:KEY"):
+        kpi_report(con, PERIOD, by="label:")
