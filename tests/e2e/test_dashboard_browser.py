@@ -23,7 +23,7 @@ PAGES = {
     "utilization": ("Utilization", True),
     "benchmarks": ("Benchmarks", True),
     "tiers": ("Tiers", False),
-    "review": ("Quarterly review", True),
+    "review": ("Quarterly review", False),  # opens on the KPI section: metrics, no chart
     "sources": ("Sources", True),
 }
 
@@ -119,13 +119,23 @@ def test_password_gate_in_the_browser(seeded_db: Path, page: Any, tmp_path: Path
         assert _problems(page) == []
 
 
+def test_review_preview_draws_a_sections_charts(dashboard: Server, page: Any) -> None:
+    """The preview shows one section at a time; the Trends section's charts are drawn."""
+    page.goto(f"{dashboard.base_url}/review")
+    wait_drawn(page, charts=False)
+    page.get_by_text("Trends", exact=True).click()
+    wait_drawn(page, charts=True)
+    assert page.locator(".js-plotly-plot .main-svg").count() >= 1
+    assert _problems(page) == []
+
+
 def test_review_downloads_from_the_page(dashboard: Server, browser: Any, tmp_path: Path) -> None:
     """The /review button gives the files `unitcost export review` writes."""
     context = browser.new_context(viewport={"width": 1400, "height": 3000}, accept_downloads=True)
     pg = context.new_page()
     try:
         pg.goto(f"{dashboard.base_url}/review")
-        wait_drawn(pg, charts=True)
+        wait_drawn(pg, charts=False)
         pg.get_by_role("button", name="Prepare PDF, HTML and XLSX").click()
         pg.get_by_role("button", name="Download PDF").wait_for(timeout=180_000)
         for fmt in ("PDF", "XLSX"):
