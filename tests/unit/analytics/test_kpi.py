@@ -347,3 +347,23 @@ def test_by_label_takes_a_deployments_series_label_and_warns_when_shared(kstore:
 def test_by_label_needs_a_key(kstore: Store) -> None:
     with kstore.read() as con, pytest.raises(InputError, match="label:KEY"):
         kpi_report(con, PERIOD, by="label:")
+
+
+def test_data_days_read_from_rollups_equal_the_views(kstore: Store) -> None:
+    """kpi_data_days reads billing_daily and metric_daily (small, every dashboard page runs
+    it): the same days as the views the KPIs sum."""
+    from unitcost import sqlfiles
+
+    views = """
+        WITH days AS (
+            SELECT DISTINCT day FROM billing_cost_by_deployment_daily
+            UNION
+            SELECT DISTINCT CAST(timezone('UTC', interval_start) AS DATE) FROM metric_intervals
+        )
+        SELECT min(day), max(day), max(day) FILTER (WHERE day < $before) FROM days
+    """
+    with kstore.read() as con:
+        for before in (D0, D1, D1 + dt.timedelta(days=1)):
+            got = con.execute(sqlfiles.load("queries", "kpi_data_days"), {"before": before})
+            assert got.fetchone() == con.execute(views, {"before": before}).fetchone()
+        assert con.execute(views, {"before": D1}).fetchone() == (D0, D1, D0)
