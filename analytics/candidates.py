@@ -53,13 +53,8 @@ class Candidate:
         )
 
     def to_json(self) -> dict[str, Any]:
-        c = self.config
         return {
-            "model": c.model,
-            "quantization": c.quantization,
-            "engine": c.engine,
-            "hardware": c.hardware,
-            "gpu_count": c.gpu_count,
+            **self.config.to_json(),
             "price_ref": self.price_ref,
             "price_model": self.price_model,
             "basis": "emulated" if self.capacity.emulated else "measured",
@@ -80,14 +75,9 @@ class Rejection:
     basis: str = "measured"
 
     def to_json(self) -> dict[str, Any]:
-        c = self.config
         return {
             "candidate": {
-                "model": c.model,
-                "quantization": c.quantization,
-                "engine": c.engine,
-                "hardware": c.hardware,
-                "gpu_count": c.gpu_count,
+                **self.config.to_json(),
                 "price_ref": self.price_ref,
                 "basis": self.basis,
             },

@@ -48,6 +48,15 @@ class ConfigKey:
             f"{self.model} {self.quantization} on {self.gpu_count}x {self.hardware} ({self.engine})"
         )
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "quantization": self.quantization,
+            "engine": self.engine,
+            "hardware": self.hardware,
+            "gpu_count": self.gpu_count,
+        }
+
 
 @dataclass(frozen=True)
 class RunEvidence:

@@ -21,6 +21,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from unitcost.demo import processes
 from unitcost.demo import run as demo_run
 
 from unitcost.display import new_console
@@ -168,9 +169,4 @@ def _serve(db: str, config: str, port: int, *, open_browser: bool) -> None:
             webbrowser.open(url)
         proc.wait()
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        processes.stop(proc)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from unitcost.demo import processes
 from unitcost.demo.benchmarks import Target
 from unitcost.demo.matrix import Config
 
@@ -52,12 +53,7 @@ def serving(work: Path, configs: Sequence[Config]) -> Iterator[list[Target]]:
     try:
         yield _ready(proc, configs, work / "fleet.log")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        processes.stop(proc)
         log.close()
 
 

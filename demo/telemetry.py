@@ -32,6 +32,7 @@ from typing import IO
 import requests
 from unitcost.analytics.period import Period
 from unitcost.collectors import prometheus
+from unitcost.demo import processes
 from unitcost.demo.matrix import CURRENT
 from unitcost.emulate import telemetry
 from unitcost.emulate.catalog import load_catalog
@@ -109,8 +110,7 @@ def load(
             step=f"{step}s",
         )
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        processes.stop(proc, grace_s=30)
     return stored + pulled, url
 
 
@@ -139,8 +139,7 @@ def _start_prometheus(work: Path, tsdb: Path, step: float) -> tuple[subprocess.P
                 time.sleep(0.2)
     finally:
         if not ready:  # not up in time, or Ctrl-C meanwhile: never leave it running
-            proc.terminate()
-            proc.wait(timeout=30)
+            processes.stop(proc, grace_s=30)
     if not ready:
         raise UnitcostError(f"the demo's Prometheus did not start: see {work / 'prometheus.log'}")
     return proc, url
