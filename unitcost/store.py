@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,6 +80,38 @@ def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
 
 
+#: The name the store's file is attached under for a read (see Store.read).
+_READ_ALIAS = "uc_read"
+
+
+class _ReaderPool:
+    """Idle in-memory DuckDB instances for Store.read, one per concurrent reader at most."""
+
+    MAX_IDLE = 8
+
+    def __init__(self) -> None:
+        self._idle: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+
+    def get_instance(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return duckdb.connect()
+
+    def put_back(self, inst: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self.MAX_IDLE:
+                self._idle.append(inst)
+                return
+        inst.close()
+
+    @staticmethod
+    def discard(inst: duckdb.DuckDBPyConnection) -> None:
+        with suppress(duckdb.Error):
+            inst.close()
+
+
 @dataclass(frozen=True)
 class MigrationStatus:
     """Where a database stands against the migrations this code ships."""
@@ -96,6 +129,7 @@ class Store:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s
         self._checked = False  # schema verified current once per process: it cannot regress
+        self._readers = _ReaderPool()
 
     # ------------------------------------------------------------------ connections
     @contextmanager
@@ -127,10 +161,39 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection for one unit of work; the file must exist and be migrated."""
+        """A read-only connection for one unit of work; the file must exist and be migrated.
+
+        The file is ATTACHed read-only to an in-memory DuckDB instance kept for the next read
+        (a few ms) instead of opened as a new instance (~25 ms, most of a small dashboard
+        query); it is DETACHed when the unit of work ends, so the file is held no longer than
+        before. Each read gets a fresh connection (cursor) of its instance: its settings and
+        temporary objects end with it. Threads each take their own instance from the pool."""
         self.require_current()
-        with self._connect(read_only=True) as con:
-            yield con
+        inst = self._readers.get_instance()
+        try:
+            path = sqlfiles.quote_literal(str(self.path))
+            self._retry_lock(lambda: inst.execute(f"ATTACH {path} AS {_READ_ALIAS} (READ_ONLY)"))
+        except BaseException:
+            self._readers.discard(inst)
+            raise
+        healthy = False
+        try:
+            con = inst.cursor()
+            try:
+                con.execute(f"USE {_READ_ALIAS}")
+                yield con
+            finally:
+                con.close()
+            healthy = True
+        finally:
+            try:
+                inst.execute(f"DETACH {_READ_ALIAS}")
+            except duckdb.Error:
+                healthy = False
+            if healthy:
+                self._readers.put_back(inst)
+            else:
+                self._readers.discard(inst)
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
