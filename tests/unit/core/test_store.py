@@ -155,6 +155,38 @@ def test_batch_writer_and_plain_connections_in_one_process_wait_for_each_other(
         db.close()
 
 
+def test_reads_share_instances_but_nothing_else(store: Store) -> None:
+    """Store.read attaches the file to a pooled in-memory instance: a read's settings and
+    temporary objects end with it, the file is free for a writer between reads, and reads on
+    several threads at once each get their own instance."""
+    with store.read() as con:
+        con.execute("SET TimeZone = 'Asia/Tokyo'")
+        con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+        with pytest.raises(duckdb.Error):  # read-only: nothing lands in the file
+            con.execute("INSERT INTO watermarks VALUES ('c', 'no', now(), now())")
+    with store.read() as con:
+        assert con.execute("SELECT current_setting('TimeZone')").fetchone() != ("Asia/Tokyo",)
+        with pytest.raises(duckdb.CatalogException):
+            con.execute("SELECT * FROM scratch")
+    other = duckdb.connect(str(store.path))  # another instance takes the file read-write
+    other.execute("INSERT INTO watermarks VALUES ('c', 'between', now(), now())")
+    other.close()
+    counts: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def read() -> None:
+        with store.read() as con:
+            barrier.wait(10)  # all four hold a read at once
+            counts.append(con.execute("SELECT count(*) FROM watermarks").fetchone())
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert counts == [(1,)] * 4
+
+
 def test_money_columns_are_decimal(store: Store) -> None:
     with store.read() as con:
         types = dict(
