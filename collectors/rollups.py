@@ -1,10 +1,11 @@
-"""Daily and hourly rollups of telemetry, kept in step with every write (migration 0009).
+"""Daily and hourly rollups of telemetry, kept in step with every write (migrations 0009, 0010).
 
 The KPIs read a quarter by deployment and day; summing a quarter of 1-minute intervals and GPU
 samples on every read took seconds (tens of millions of rows for a fleet). So the writers that
 store intervals (collectors.intervals.derive) and GPU samples (collectors.gpu,
 collectors.metric_store) call these functions in the same transaction, and the rollup tables
-(metric_daily, metric_failures_daily, metric_hist_daily, gpu_hourly) hold exactly the sums of
+(metric_daily, metric_failures_daily, metric_hist_daily, metric_kv_hourly, gpu_hourly,
+gpu_daily) hold exactly the sums of
 what is stored, never older. The sums are defined once, in sql/queries/rollup_*.sql;
 sql/checks/rollups_match.sql verifies the tables against them.
 """
@@ -68,9 +69,11 @@ def store_gpu_samples(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
 
 def refresh_gpu_hours(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute gpu_hourly for the GPUs and hours of the registered relation new_gpu_samples
-    (the caller has just written those samples, in this transaction)."""
+    (the caller has just written those samples, in this transaction), then gpu_daily for
+    their days."""
     con.execute("SET TimeZone = 'UTC'")  # hour boundaries are UTC hours
     con.execute(sqlfiles.load("queries", "rollup_gpu_hours"))
+    con.execute(sqlfiles.load("queries", "rollup_gpu_days"))
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -79,7 +82,9 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DELETE FROM metric_daily")
     con.execute("DELETE FROM metric_failures_daily")
     con.execute("DELETE FROM metric_hist_daily")
+    con.execute("DELETE FROM metric_kv_hourly")
     con.execute("DELETE FROM gpu_hourly")
+    con.execute("DELETE FROM gpu_daily")
     span = con.execute(sqlfiles.load("queries", "rollup_metric_span")).fetchall()
     for dep, first, last in span:
         refresh_metric_days(con, [dep], first, last + timedelta(seconds=1))

@@ -1,5 +1,5 @@
--- rollup_metric_days: recompute metric_daily, metric_failures_daily and metric_hist_daily for the
--- (deployment, UTC day) pairs of the registered relation rollup_days (deployment_id, day,
+-- rollup_metric_days: recompute metric_daily, metric_failures_daily, metric_hist_daily and
+-- metric_kv_hourly for the (deployment, UTC day) pairs of the registered relation rollup_days (deployment_id, day,
 -- day_start, day_end as TIMESTAMPTZ), from metric_intervals. Run by unitcost.collectors.rollups
 -- in the transaction that derived those intervals. These SELECTs are the definitions of the
 -- daily sums (the kpi_* views only read the tables):
@@ -7,11 +7,15 @@
 --   active_s    of those, in intervals with traffic (any token processed or request finished)
 --   kv_usage_s  KV-cache fraction x seconds, over the intervals that report it (kv_observed_s)
 --   histograms  bucket increases {le: observations <= le}, summed per bound
+--   metric_kv_hourly  kv_usage_s and kv_observed_s per UTC hour of interval_start (hours with
+--               a KV-cache figure only)
 DELETE FROM metric_daily t USING rollup_days r
 WHERE t.deployment_id = r.deployment_id AND t.day = r.day;
 DELETE FROM metric_failures_daily t USING rollup_days r
 WHERE t.deployment_id = r.deployment_id AND t.day = r.day;
 DELETE FROM metric_hist_daily t USING rollup_days r
+WHERE t.deployment_id = r.deployment_id AND t.day = r.day;
+DELETE FROM metric_kv_hourly t USING rollup_days r
 WHERE t.deployment_id = r.deployment_id AND t.day = r.day;
 CREATE OR REPLACE TEMP TABLE rollup_intervals AS
 SELECT i.*, r.day
@@ -57,4 +61,10 @@ FROM (
     FROM rollup_intervals WHERE e2e_hist IS NOT NULL
 )
 GROUP BY 1, 2, 3, 4;
+INSERT INTO metric_kv_hourly
+SELECT deployment_id, day, date_trunc('hour', timezone('UTC', interval_start)),
+       sum(kv_cache_usage * interval_s), sum(interval_s)
+FROM rollup_intervals
+WHERE kv_cache_usage IS NOT NULL
+GROUP BY 1, 2, 3;
 DROP TABLE rollup_intervals;

@@ -3,12 +3,12 @@
 -- for emulated telemetry the deployment it was emulated for (host `emulated-<deployment_id>`).
 -- Precedence: resource id (host, then pod), namespace, emulated; ties go to the first id.
 -- A GPU no rule claims has deployment_id 'gpu-host:<host>' (its own row, never dropped).
--- Grain: one row per (host, gpu_uuid). Upstream: gpu_hourly (gpu_samples' rollup),
+-- Grain: one row per (host, gpu_uuid). Upstream: gpu_daily (gpu_samples' daily rollup),
 -- deployment_resources, deployments.
 CREATE OR REPLACE VIEW gpu_owners AS
 WITH gpus AS (
     SELECT host, gpu_uuid, any_value(pod) AS pod, any_value(namespace) AS namespace
-    FROM gpu_hourly                            -- the hourly rollup: one row per GPU-hour
+    FROM gpu_daily                             -- the daily rollup: one row per GPU-day
     GROUP BY host, gpu_uuid
 ),
 claims AS (

@@ -87,3 +87,69 @@ def test_rebuild_equals_writes(tmp_path: Path) -> None:
         con.execute("DELETE FROM metric_daily")
         rollups.rebuild(con)
     assert _daily(s) == before
+
+
+def test_gpu_days_count_one_source_per_hour_in_any_write_order(tmp_path: Path) -> None:
+    """NVML and DCGM both saw GPU-1 at 23:xx: gpu_daily counts that hour once, from NVML, and
+    the day after (DCGM only) from DCGM, whichever source was written first, in pieces."""
+
+    def samples(source: str, minutes: range, util: float) -> list[gpu.GpuSample]:
+        return [
+            gpu.GpuSample(
+                host="h", gpu_uuid="GPU-1", ts=START + timedelta(minutes=m), source=source,
+                util_gpu=util, pod="pod-a" if source == "dcgm" else None,
+            )
+            for m in minutes
+        ]  # fmt: skip
+
+    nvml = samples("nvml", range(0, 120, 10), 0.5)  # 22:00-23:50 on 2026-08-10
+    dcgm = samples("dcgm", range(60, 180, 10), 0.9)  # 23:00 on the 10th to 00:50 on the 11th
+    a, b = _store(tmp_path, "a.duckdb"), _store(tmp_path, "b.duckdb")
+    gpu.write_samples(a, nvml)
+    gpu.write_samples(a, dcgm)
+    gpu.write_samples(b, dcgm[6:])  # the 11th first, then the rest
+    gpu.write_samples(b, dcgm[:6])
+    gpu.write_samples(b, nvml)
+    query = (
+        "SELECT host, gpu_uuid, CAST(day AS VARCHAR), gpu_hours, round(util_gpu_hours, 9), "
+        "util_gpu_hours_n, pod FROM gpu_daily ORDER BY day"
+    )
+    with a.read() as ca, b.read() as cb:
+        for con in (ca, cb):
+            assert con.execute(sqlfiles.load("checks", "rollups_match")).fetchall() == []
+        got = ca.execute(query).fetchall()
+        assert got == cb.execute(query).fetchall()
+        # the 10th: 22:00 and 23:00 from NVML (0.5 each); the 11th: 00:00 from DCGM (0.9)
+        assert got == [
+            ("h", "GPU-1", "2026-08-10", 2, 1.0, 2, "pod-a"),
+            ("h", "GPU-1", "2026-08-11", 1, 0.9, 1, "pod-a"),
+        ]
+
+
+def test_kv_hours_follow_the_intervals(tmp_path: Path) -> None:
+    """metric_kv_hourly holds the KV-cache seconds of metric_intervals per deployment and UTC
+    hour, after writes in pieces and after a rebuild."""
+    s = _store(tmp_path, "a.duckdb")
+    batch = SampleBatch()
+    minutes = range(0, 150)
+    ts = np.array([(START + timedelta(minutes=m)).timestamp() for m in minutes])
+    labels = {"model_name": "m", "unitcost_deployment": "d"}
+    batch.add("vllm:kv_cache_usage_perc", labels, ts, [0.25 if m < 60 else 0.75 for m in minutes])
+    batch.add("vllm:generation_tokens_total", labels, ts, [10.0 * m for m in minutes])
+    with s.write() as con:
+        metric_store.write(con, batch, source="s", kind="scrape")
+    query = (
+        "SELECT CAST(hour AS VARCHAR), round(kv_usage_s / kv_observed_s, 6) FROM "
+        "metric_kv_hourly ORDER BY hour"
+    )
+    with s.read() as con:
+        assert con.execute(sqlfiles.load("checks", "rollups_match")).fetchall() == []
+        got = con.execute(query).fetchall()
+    assert [h for h, _ in got] == ["2026-08-10 22:00:00", "2026-08-10 23:00:00",
+                                   "2026-08-11 00:00:00"]  # fmt: skip
+    assert got[2][1] == 0.75
+    with s.write() as con:
+        con.execute("DELETE FROM metric_kv_hourly")
+        rollups.rebuild(con)
+    with s.read() as con:
+        assert con.execute(query).fetchall() == got
