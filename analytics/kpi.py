@@ -283,8 +283,15 @@ class _Grouper:
         self.deps = deployments
         self.labels = labels or {}
         self.no_label = f"(no {self.label})"
+        self._keys: dict[str, str] = {}
 
     def of_deployment(self, dep_id: str) -> str:
+        key = self._keys.get(dep_id)
+        if key is None:
+            key = self._keys[dep_id] = self._key_of(dep_id)
+        return key
+
+    def _key_of(self, dep_id: str) -> str:
         if self.label is not None:
             return self.labels.get(dep_id) or self.no_label
         if dep_id == UNMAPPED_SPEND:
@@ -334,8 +341,7 @@ def _aggregate(
     """Sum the atoms of `period` into buckets keyed (key, bucket start, currency)."""
     buckets: dict[tuple[str, date | None, str | None], _Bucket] = {}
 
-    def bucket(key: str, day: date, currency: str | None) -> _Bucket:
-        start = _bucket_start(day, grain, period)
+    def bucket(key: str, start: date | None, currency: str | None) -> _Bucket:
         k = (key, start, currency)
         b = buckets.get(k)
         if b is None:
@@ -357,39 +363,53 @@ def _aggregate(
 
     gaps: dict[str, str] = {}
     split_days: Counter[str] = Counter()
+    usage_basis = basis == "usage"
+    no_parts: list[dict[str, Any]] = []
+    # (emulated, demo) per deployment, from its labels: looked up once, not per row
+    flags = {d: (_label(v, "emulated"), _label(v, "demo")) for d, v in inputs.deployments.items()}
     for dep_day in sorted(set(parts_by_day) | set(usage_by_day)):
         dep_id, day = dep_day
-        dep = inputs.deployments.get(dep_id)
-        parts = parts_by_day.get(dep_day, [])
+        start = _bucket_start(day, grain, period)
+        emulated, demo = flags.get(dep_id, (False, False))
+        parts = parts_by_day.get(dep_day, no_parts)
         usage = usage_by_day.get(dep_day)
-        idle_share = _idle_share(usage)
+        idle_share = _idle_share(usage) if parts else None
         for part in parts:
-            if part["effective_cost"] is None:
+            cost: Decimal | None = part["effective_cost"]
+            if cost is None:
                 gaps.setdefault(dep_id, str(part["estimate_gap"]))
                 continue
-            b = bucket(grouper.of_cost(part), day, part["currency"])
-            cost: Decimal = part["effective_cost"]
+            b = bucket(grouper.of_cost(part), start, part["currency"])
             idle = cost * idle_share if idle_share is not None else ZERO
             b.idle += idle
-            b.effective += cost - idle if basis == "usage" else cost
+            b.effective += cost - idle if usage_basis else cost
             b.billed += part["billed_cost"] or ZERO
             if part["cost_basis"] == "estimated":
-                b.estimated += cost - idle if basis == "usage" else cost
+                b.estimated += cost - idle if usage_basis else cost
             b.bases.add(str(part["cost_basis"]))
-            b.emulated |= _label(dep, "emulated")
-            b.demo |= _label(dep, "demo")
+            b.emulated |= emulated
+            b.demo |= demo
         if usage is None:
             continue
-        home = _home(parts)
+        home = _home(parts) if parts else None
         if home is not None:
-            b = bucket(grouper.of_cost(home), day, home["currency"])
-            homes = {(grouper.of_cost(p), p["currency"]) for p in parts if p["currency"]}
-            if len(homes) > 1:
-                split_days[dep_id] += 1
+            b = bucket(grouper.of_cost(home), start, home["currency"])
+            if len(parts) > 1:
+                homes = {(grouper.of_cost(p), p["currency"]) for p in parts if p["currency"]}
+                if len(homes) > 1:
+                    split_days[dep_id] += 1
         else:
-            b = bucket(grouper.of_deployment(dep_id), day, None)
+            b = bucket(grouper.of_deployment(dep_id), start, None)
             b.bases.add("unknown")
-        _add_usage(b, usage, dep, fails_by_day.get(dep_day), capacity_tps.get(dep_id))
+        _add_usage(
+            b,
+            usage,
+            inputs.deployments.get(dep_id),
+            fails_by_day.get(dep_day),
+            capacity_tps.get(dep_id),
+        )
+        b.emulated |= emulated
+        b.demo |= demo
         if dep_id in slos:
             share = _good_share(inputs.hists.get(dep_day), slos[dep_id])
             if share is not None:
@@ -474,8 +494,7 @@ def _add_usage(
         b.capacity_tokens += tps * _f(u["observed_s"])
         b.capacity_served += _f(u["output_tokens"])
         b.capacity_bases.add(cbasis)
-    b.emulated |= _label(dep, "emulated") or bool(u["emulated"])
-    b.demo |= _label(dep, "demo")
+    b.emulated |= bool(u["emulated"])  # the deployment's own labels: the caller
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -589,45 +608,89 @@ def kpi_report(
     (deployment id -> (output tokens/s at its SLO, basis)); tests use it.
     Money values are Decimal (exact); the CLI prints them as decimal strings.
     """
-    if grain is not None and grain not in GRAINS:
-        raise InputError(f"--grain {grain!r}: expected one of {', '.join(GRAINS)}")
+    (report,) = kpi_reports(
+        con,
+        period,
+        [(by, grain)],
+        basis=basis,
+        scenarios=scenarios,
+        capacity_tps=capacity_tps,
+    )
+    return report
+
+
+def kpi_reports(
+    con: duckdb.DuckDBPyConnection,
+    period: Period,
+    views: Sequence[tuple[str, str | None]],
+    *,
+    basis: str = "allocation",
+    scenarios: Sequence[Scenario] = (),
+    capacity_tps: Mapping[str, tuple[float, str]] | None = None,
+) -> list[dict[str, Any]]:
+    """kpi_report() for several (by, grain) views of one period, in that order, reading the
+    store once: a page that shows a period by day and in total (or the review's sections)
+    pays for one read, and each report is exactly the one kpi_report() gives alone."""
+    for by, grain in views:
+        if grain is not None and grain not in GRAINS:
+            raise InputError(f"--grain {grain!r}: expected one of {', '.join(GRAINS)}")
+        _Grouper(by, {})  # an unknown --by fails before anything is read
     if basis not in BASES:
         raise InputError(f"--basis {basis!r}: expected one of {', '.join(BASES)}")
     previous = period.previous()
     slos = deployment_slos(scenarios)
-    label = label_key(by)
-    inputs = _load(con, previous.start, period.end, hist_for=slos, label=label)
-    warnings: list[str] = []
-    grouper = _Grouper(
-        by,
-        inputs.deployments,
-        _deployment_labels(inputs, label, warnings) if label is not None else None,
-    )
-    caps = (
-        capacity_tps
-        if capacity_tps is not None
-        else deployment_capacities(con, scenarios, warnings)
-    )
-    now = _aggregate(
-        inputs,
-        period,
-        grouper=grouper,
-        grain=grain,
-        basis=basis,
-        capacity_tps=caps,
-        slos=slos,
-        warnings=warnings,
-    )
-    before = _aggregate(
-        inputs,
-        previous,
-        grouper=grouper,
-        grain=grain,
-        basis=basis,
-        capacity_tps=caps,
-        slos=slos,
-        warnings=[],
-    )
+    loaded: dict[str | None, _Inputs] = {}
+    caps: Mapping[str, tuple[float, str]] | None = capacity_tps
+    cap_warnings: list[str] = []
+    out = []
+    for by, grain in views:
+        label = label_key(by)
+        if label not in loaded:
+            loaded[label] = _load(con, previous.start, period.end, hist_for=slos, label=label)
+        inputs = loaded[label]
+        warnings: list[str] = []
+        grouper = _Grouper(
+            by,
+            inputs.deployments,
+            _deployment_labels(inputs, label, warnings) if label is not None else None,
+        )
+        if caps is None:
+            caps = deployment_capacities(con, scenarios, cap_warnings)
+        warnings += cap_warnings
+        now = _aggregate(
+            inputs,
+            period,
+            grouper=grouper,
+            grain=grain,
+            basis=basis,
+            capacity_tps=caps,
+            slos=slos,
+            warnings=warnings,
+        )
+        before = _aggregate(
+            inputs,
+            previous,
+            grouper=grouper,
+            grain=grain,
+            basis=basis,
+            capacity_tps=caps,
+            slos=slos,
+            warnings=[],
+        )
+        out.append(_report(period, previous, by, grain, basis, now, before, warnings))
+    return out
+
+
+def _report(
+    period: Period,
+    previous: Period,
+    by: str,
+    grain: str | None,
+    basis: str,
+    now: Mapping[tuple[str, date | None, str | None], _Bucket],
+    before: Mapping[tuple[str, date | None, str | None], _Bucket],
+    warnings: list[str],
+) -> dict[str, Any]:
     rows = []
     prior = {k: _row(b) for k, b in before.items()}
     current = {k: _row(b) for k, b in now.items()}

@@ -1,5 +1,5 @@
 -- kpi_cost_atoms_label: the cost parts of [start, end) split by the value of one billing tag,
--- for `unitcost kpi --by label:KEY` (unitcost.analytics.kpi).
+-- for `unitcost kpi --by label:KEY` (unitcost.analytics.kpi); kpi_cost_atoms' columns.
 -- Grain: one row per (deployment_id, day, currency, provider, cost_basis, label_value).
 -- Upstream: billing_daily_lines (the same counted lines, spread over their days, that
 -- billing_cost_by_deployment_daily sums: split finer, they add up to the same bill),
@@ -10,12 +10,6 @@
 SELECT deployment_id, day, currency, provider, 'billed' AS cost_basis,
        sum(billed_cost) AS billed_cost,
        sum(effective_cost) AS effective_cost,
-       sum(effective_cost) FILTER (WHERE pricing_category = 'Dynamic') AS spot_effective_cost,
-       sum(effective_cost) FILTER (WHERE pricing_category = 'Committed')
-           AS committed_effective_cost,
-       CAST(NULL AS DOUBLE) AS gpu_hours_estimated,
-       CAST(NULL AS VARCHAR) AS estimate_price_ref,
-       CAST(NULL AS VARCHAR) AS estimate_caveat,
        CAST(NULL AS VARCHAR) AS estimate_gap,
        from_json(tags, '"MAP(VARCHAR, VARCHAR)"')[$key] AS label_value
 FROM billing_daily_lines
@@ -23,7 +17,6 @@ WHERE day >= $start AND day < $end
 GROUP BY ALL
 UNION ALL
 SELECT deployment_id, day, currency, provider, cost_basis, billed_cost, effective_cost,
-       spot_effective_cost, committed_effective_cost, gpu_hours_estimated,
-       estimate_price_ref, estimate_caveat, estimate_gap, CAST(NULL AS VARCHAR) AS label_value
+       estimate_gap, CAST(NULL AS VARCHAR) AS label_value
 FROM kpi_cost_daily
 WHERE cost_basis = 'estimated' AND day >= $start AND day < $end;

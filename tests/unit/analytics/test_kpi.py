@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from unitcost.analytics.kpi import deployment_cost_per_hour, kpi_report
+from unitcost.analytics.kpi import deployment_cost_per_hour, kpi_report, kpi_reports
 from unitcost.analytics.period import day_range, parse_period
 from unitcost.collectors import billing_ledger
 
@@ -167,6 +167,28 @@ def test_grain_rows_and_their_previous_bucket(kstore: Store) -> None:
         ("2026-08-11", Decimal("10.00")),
     ]
     assert chat[1]["previous"]["effective_cost"] == Decimal("8.00")
+
+
+def test_several_views_from_one_read_equal_each_alone(kstore: Store) -> None:
+    """kpi_reports (one read for a page's day and period views, or the review's sections)
+    gives exactly what kpi_report gives for each view alone, warnings included."""
+    views = [
+        ("deployment", "day"),
+        ("deployment", None),
+        ("all", None),
+        ("model", "week"),
+        ("provider", None),
+        ("label:team", None),
+    ]
+    period = day_range(D0, D1)
+    with kstore.read() as con:
+        together = kpi_reports(con, period, views)
+        alone = [kpi_report(con, period, by=by, grain=grain) for by, grain in views]
+    assert together == alone
+    assert [r["by"] for r in together] == [by for by, _ in views]
+    assert any(r["rows"] for r in together)
+    with kstore.read() as con, pytest.raises(InputError, match="--by 'nope'"):
+        kpi_reports(con, period, [("deployment", None), ("nope", None)])
 
 
 def test_warnings_say_what_is_missing(kstore: Store) -> None:
