@@ -113,6 +113,18 @@ def kpi_report(
     return kpi.kpi_report(con, period, by=by, grain=grain, basis=basis, scenarios=scenarios)
 
 
+def kpi_reports(
+    con: DuckDBPyConnection,
+    period: Period,
+    views: Sequence[tuple[str, str | None]],
+    *,
+    basis: str = "allocation",
+    scenarios: Sequence[Scenario] = (),
+) -> list[dict[str, Any]]:
+    """kpi_report() for several (by, grain) views of one period, reading the store once."""
+    return kpi.kpi_reports(con, period, views, basis=basis, scenarios=scenarios)
+
+
 def data_labels(con: DuckDBPyConnection, period: Period) -> dict[str, Any]:
     """Is any of the period's data demo, emulated, estimated or missing (with the sentences)."""
     return coverage.data_labels(con, period)

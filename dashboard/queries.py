@@ -11,6 +11,7 @@ call `data` or the analytics layer; they add no figure of their own.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from unitcost.analytics.period import Period, default_period
 from unitcost.dashboard import data
 from unitcost.dashboard.filters import FilterOptions
 from unitcost.dashboard.review import build, render
-from unitcost.dashboard.review.model import Review
+from unitcost.dashboard.review.model import Review, Section
 
 from unitcost.config import LoadedSettings, Scenario, load_settings
 from unitcost.errors import InputError
@@ -35,6 +36,21 @@ _T = TypeVar("_T")
 Key = tuple[str, tuple[int, ...]]
 TTL_S = 3600  # bounds memory; freshness comes from the stamp, not from the TTL
 MAX_ENTRIES = 256
+
+
+_heap_frozen = False
+
+
+def freeze_startup_heap() -> None:
+    """Once per process: move every object alive now (Streamlit, pandas, plotly, this app:
+    about a million, all kept for the process's life) out of the garbage collector's reach.
+    Otherwise every full collection walks them all, a pause of ~150 ms that lands in the
+    middle of whichever page is being read (gc.freeze, the fork-server recipe)."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def loaded_settings() -> LoadedSettings:
@@ -85,21 +101,27 @@ def _run(fn: Callable[[DuckDBPyConnection], _T]) -> _T:
 
 
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def _basics(sk: Key) -> tuple[FilterOptions, Period | None]:
+    """What every page needs first, in one read: the sidebar's options and `unitcost kpi`'s
+    default period (None when the store holds no cost or telemetry)."""
+
+    def both(con: DuckDBPyConnection) -> tuple[FilterOptions, Period | None]:
+        try:
+            default: Period | None = default_period(con)
+        except InputError:
+            default = None
+        return data.filter_options(con), default
+
+    return _run(both)
+
+
 def filter_options(sk: Key) -> FilterOptions:
-    return _run(data.filter_options)
+    return _basics(sk)[0]
 
 
-@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
 def default_period_of(sk: Key) -> Period | None:
     """`unitcost kpi`'s default period (None when the store holds no cost or telemetry)."""
-
-    def pick(con: DuckDBPyConnection) -> Period | None:
-        try:
-            return default_period(con)
-        except InputError:
-            return None
-
-    return _run(pick)
+    return _basics(sk)[1]
 
 
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
@@ -141,6 +163,18 @@ def kpi(
 
 
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def kpis(
+    sk: Key, period: Period, views: tuple[tuple[str, str | None], ...], basis: str = "allocation"
+) -> list[dict[str, Any]]:
+    """Several KPI reports of one period, (by, grain) each, from one read of the store; each
+    equal to `kpi()`'s (and `unitcost kpi`'s) for the same arguments."""
+    scenarios = loaded_settings().settings.scenarios
+    return _run(
+        lambda con: data.kpi_reports(con, period, list(views), basis=basis, scenarios=scenarios)
+    )
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
 def data_labels(sk: Key, period: Period) -> dict[str, Any]:
     return _run(lambda con: data.data_labels(con, period))
 
@@ -168,6 +202,20 @@ def review(sk: Key, period: Period) -> Review:
     """The quarter's review content (InputError when the quarter holds no data)."""
     settings = loaded_settings().settings
     return _run(lambda con: build.build_review(con, period, settings=settings, source=sk[0]))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner=False)
+def review_head(sk: Key, period: Period) -> Review:
+    """The review's first section and labels, for the preview (InputError without data)."""
+    settings = loaded_settings().settings
+    return _run(lambda con: build.build_head(con, period, settings=settings, source=sk[0]))
+
+
+@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
+def review_section(sk: Key, period: Period, title: str) -> Section:
+    """One more section of the review (build.SECTIONS), built when the preview shows it."""
+    settings = loaded_settings().settings
+    return _run(lambda con: build.build_section(con, period, title, settings))
 
 
 @st.cache_data(ttl=TTL_S, max_entries=8, show_spinner=False)

@@ -24,6 +24,7 @@ PAGES = [
 
 
 def main() -> None:
+    queries.freeze_startup_heap()
     st.set_page_config(page_title="unitcost", page_icon=":material/payments:", layout="wide")
     authed = auth.logged_in()
     nav = st.navigation(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import streamlit as st
+from unitcost.analytics.period import Period
 from unitcost.dashboard import queries, ui
 from unitcost.dashboard.filters import period_choices
+from unitcost.dashboard.review import build
 from unitcost.dashboard.review.model import Metric, Review, Section
 
 from unitcost.errors import UnitcostError
@@ -40,14 +42,16 @@ def section(s: Section) -> None:
         st.caption(n)
 
 
-def preview(r: Review) -> None:
-    """The review, one section at a time (drawing every chart and table at once is slow)."""
-    st.caption(f"{r.period_text} · compared with {r.previous_label}")
-    if r.labels:
-        st.warning("\n".join(f"- {label}" for label in r.labels))
-    titles = [s.title for s in r.sections]
+def preview(sk: queries.Key, period: Period, head: Review) -> None:
+    """The review, one section at a time: building and drawing every chart and table at once
+    is slow, so a section is read from the store when it is shown (the files hold them all)."""
+    st.caption(f"{head.period_text} · compared with {head.previous_label}")
+    if head.labels:
+        st.warning("\n".join(f"- {label}" for label in head.labels))
+    first = head.sections[0]
+    titles = [first.title, *build.SECTIONS]
     title = st.radio("Section", titles, horizontal=True, key="review_section")
-    section(r.sections[titles.index(title)])
+    section(first if title == first.title else queries.review_section(sk, period, title))
 
 
 def main() -> None:
@@ -69,7 +73,7 @@ def main() -> None:
         "quarter KPIs, trends, benchmark highlights, tier recommendations and data coverage."
     )
     try:
-        review = queries.review(sk, period)
+        review = queries.review_head(sk, period)
     except UnitcostError as exc:
         st.info(str(exc))
         return
@@ -91,7 +95,7 @@ def main() -> None:
                 on_click="ignore",
             )
     st.divider()
-    preview(review)
+    preview(sk, period, review)
 
 
 main()

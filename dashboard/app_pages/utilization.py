@@ -16,6 +16,17 @@ HEATMAP = {
 }
 
 
+#: --grain choices for the charts over time
+GRAINS = {"day": "Day", "week": "Week", "month": "Month"}
+#: Periods up to this many days are drawn per day by default; longer ones per week (a quarter
+#: by day is 92 points per deployment, and its report the largest the page could ask for).
+DAILY_UP_TO_DAYS = 31
+
+
+def default_grain(days: int) -> str:
+    return "day" if days <= DAILY_UP_TO_DAYS else "week"
+
+
 def main() -> None:
     st.title("Utilization")
     f = ui.filters()
@@ -25,12 +36,21 @@ def main() -> None:
     sk = queries.store_key()
     options = queries.filter_options(sk)
     keys = allowed_keys("deployment", f, options)
-    daily = queries.kpi(sk, f.period, "deployment", "day")
+    grains = list(GRAINS)
+    grain = st.selectbox(
+        "Time grain",
+        grains,
+        index=grains.index(default_grain(f.period.days)),
+        format_func=GRAINS.__getitem__,
+        key="util_grain",
+    )
+    # the chart's grain and the whole period (idle capacity below): one read of the store
+    daily, total_report = queries.kpis(sk, f.period, (("deployment", grain), ("deployment", None)))
     if keys is not None:
         daily = {**daily, "rows": [r for r in daily["rows"] if r["key"] in keys]}
     st.caption(
-        f"Per deployment and UTC day, as `unitcost kpi --period {daily['period']['label']} "
-        "--by deployment --grain day`."
+        f"Per deployment and UTC {grain}, as `unitcost kpi --period "
+        f"{daily['period']['label']} --by deployment --grain {grain}`."
     )
     df = figures.report_frame(daily, ["key", "start", "currency", *OVER_TIME, "gpu_hours"])
     if df.empty or df[OVER_TIME].isna().all().all():
@@ -51,10 +71,16 @@ def main() -> None:
                 continue
             ui.chart(
                 charts.fig_lines(
-                    per_day, "start", name, "key", f"{fig.label} per day", fig.label, percent=True
+                    per_day,
+                    "start",
+                    name,
+                    "key",
+                    f"{fig.label} per {grain}",
+                    fig.label,
+                    percent=True,
                 ),
                 per_day[["key", "start", name]],
-                f"{name} per day",
+                f"{name} per {grain}",
                 caption=fig.definition,
             )
     st.subheader("By hour of day and weekday (UTC)")
@@ -82,7 +108,7 @@ def main() -> None:
     )
     st.subheader("Where paid capacity sits idle")
     total = figures.report_frame(
-        queries.kpi(sk, f.period, "deployment"),
+        total_report,
         ["key", "currency", "effective_cost", "idle_cost", "gpu_hours", "gpu_utilization"],
     )
     if keys is not None:

@@ -8,7 +8,7 @@ not an empty report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,10 @@ def kpi_section(
 def trend_section(
     con: DuckDBPyConnection, period: Period, scenarios: Sequence[Scenario]
 ) -> Section:
-    report = data.kpi_report(con, period, by="deployment", grain=TREND_GRAIN, scenarios=scenarios)
+    # the weeks and the quarter by deployment, from one read
+    report, totals = data.kpi_reports(
+        con, period, [("deployment", TREND_GRAIN), ("deployment", None)], scenarios=scenarios
+    )
     df = figures.report_frame(report)
     priced = df[df["currency"].notna()]
     section = Section(
@@ -175,7 +178,6 @@ def trend_section(
             figures.FIGURES["gpu_utilization"].definition,
         )
     )
-    totals = data.kpi_report(con, period, by="deployment", scenarios=scenarios)
     section.tables.append(
         Table(
             "by_deployment",
@@ -351,6 +353,17 @@ def definitions_section() -> Section:
     )
 
 
+#: The review's sections after the first ("Quarter over quarter", built with the head), in
+#: order: title -> its builder (con, period, scenarios). The page builds the one it shows.
+SECTIONS: dict[str, Callable[[DuckDBPyConnection, Period, Sequence[Scenario]], Section]] = {
+    "Trends": trend_section,
+    "Benchmark highlights": lambda con, period, _: bench_section(con, period),
+    "Tier recommendations": lambda con, _period, _sc: recommendations_section(con),
+    "Data coverage": lambda con, period, _: coverage_section(con, period),
+    "Definitions": lambda _con, _period, _sc: definitions_section(),
+}
+
+
 def build_review(
     con: DuckDBPyConnection,
     period: Period,
@@ -360,6 +373,29 @@ def build_review(
     now: datetime | None = None,
 ) -> Review:
     """Everything the quarter's review says; InputError when the quarter holds no data."""
+    review = build_head(con, period, settings=settings, source=source, now=now)
+    scenarios = settings.scenarios if settings is not None else ()
+    review.sections += [build(con, period, scenarios) for build in SECTIONS.values()]
+    return review
+
+
+def build_section(
+    con: DuckDBPyConnection, period: Period, title: str, settings: Settings | None = None
+) -> Section:
+    """One section of SECTIONS, as build_review() builds it."""
+    return SECTIONS[title](con, period, settings.scenarios if settings is not None else ())
+
+
+def build_head(
+    con: DuckDBPyConnection,
+    period: Period,
+    *,
+    settings: Settings | None = None,
+    source: str | Path = "",
+    now: datetime | None = None,
+) -> Review:
+    """The review with its first section only (quarter over quarter) and the data labels;
+    InputError when the quarter holds no data."""
     scenarios = settings.scenarios if settings is not None else ()
     kpis, report = kpi_section(con, period, scenarios)
     if not report["rows"]:
@@ -373,12 +409,5 @@ def build_review(
         generated_at=now or datetime.now(UTC),
         source=str(source),
         labels=list(labels["notes"]),
-        sections=[
-            kpis,
-            trend_section(con, period, scenarios),
-            bench_section(con, period),
-            recommendations_section(con),
-            coverage_section(con, period),
-            definitions_section(),
-        ],
+        sections=[kpis],
     )

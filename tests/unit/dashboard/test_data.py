@@ -132,3 +132,24 @@ def test_store_key_changes_with_each_write(
     assert len(queries.bench_runs(before)) == runs  # (the old key's entry is what it was)
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+def test_review_built_a_section_at_a_time_equals_the_whole(seeded: Store) -> None:
+    """The /review preview builds its first section with the head and each other section
+    when shown; the files build them all at once: the same sections, the same tables."""
+    from unitcost.dashboard.review import build
+
+    def tables(s: Section) -> list[tuple[str, list[list[object]]]]:
+        return [(t.sheet, t.df.astype(str).values.tolist()) for t in s.tables]
+
+    with seeded.read() as con:
+        whole = build.build_review(con, Q3)
+        head = build.build_head(con, Q3)
+        rest = [build.build_section(con, Q3, title) for title in build.SECTIONS]
+    assert [s.title for s in whole.sections] == [head.sections[0].title, *build.SECTIONS]
+    assert head.labels == whole.labels
+    for mine, theirs in zip([*head.sections, *rest], whole.sections, strict=True):
+        assert mine.title == theirs.title
+        assert mine.metrics == theirs.metrics
+        assert tables(mine) == tables(theirs)
+        assert [c.title for c in mine.charts] == [c.title for c in theirs.charts]
