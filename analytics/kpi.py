@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+import numpy as np
 from unitcost.analytics import capacity as cap
 from unitcost.analytics.definitions import definitions_for
 from unitcost.analytics.period import Period
@@ -145,13 +146,57 @@ class CostPerHour:
     hours: int
 
 
+#: kpi_usage_atoms' additive columns -> the _Bucket sum each one adds to.
+USAGE_SUMS = {
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "requests_ok": "requests_ok",
+    "requests_failed": "requests_failed",
+    "util_gpu_hours": "util_sum",
+    "util_gpu_hours_n": "util_n",
+    "energy_j": "energy_j",
+    "energy_hours_n": "energy_n",
+    "kv_usage_s": "kv_s",
+    "kv_observed_s": "kv_n",
+    "prefix_cache_queries": "cache_queries",
+    "prefix_cache_hits": "cache_hits",
+}
+
+
+@dataclass
+class _Usage:
+    """kpi_usage_atoms as columns (one row per deployment and day): its sums are added per
+    bucket with numpy, in the rows' order, the same additions a loop over rows would make."""
+
+    deployment_id: list[str]
+    day: list[date]
+    #: every numeric column as float64, NULL as 0 (a missing figure adds nothing)
+    cols: dict[str, np.ndarray]
+    emulated: np.ndarray
+
+    @classmethod
+    def fetch(cls, con: duckdb.DuckDBPyConnection, sql: str, params: Any) -> _Usage:
+        raw = con.execute(sql, params).fetchnumpy()
+        days = np.ma.getdata(raw["day"]).astype("datetime64[D]").tolist()
+        cols = {
+            name: np.ma.filled(np.ma.asarray(raw[name]).astype(np.float64), 0.0)
+            for name in (*USAGE_SUMS, "observed_s", "active_s", "gpu_hours_sampled")
+        }
+        return cls(
+            deployment_id=[str(d) for d in np.ma.getdata(raw["deployment_id"]).tolist()],
+            day=days,
+            cols=cols,
+            emulated=np.ma.filled(np.ma.asarray(raw["emulated"]), False).astype(bool),
+        )
+
+
 @dataclass
 class _Inputs:
     """Everything kpi_report reads from the store, for [previous.start, period.end)."""
 
     deployments: dict[str, dict[str, Any]]
     costs: list[dict[str, Any]]
-    usage: list[dict[str, Any]]
+    usage: _Usage
     failures: list[dict[str, Any]]
     #: --by label:KEY: deployment -> the values of KEY on its metric series
     series_labels: dict[str, set[str]] = field(default_factory=dict)
@@ -194,7 +239,7 @@ def _load(
     return _Inputs(
         deployments=deps,
         costs=costs,
-        usage=fetch_dicts(con, sqlfiles.load("queries", "kpi_usage_atoms"), span),
+        usage=_Usage.fetch(con, sqlfiles.load("queries", "kpi_usage_atoms"), span),
         failures=fetch_dicts(con, sqlfiles.load("queries", "kpi_failure_atoms"), span),
         hists=hists,
         series_labels=dict(series_labels),
@@ -321,6 +366,9 @@ class _Grouper:
 
 def _home(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The cost part a deployment-day's tokens go with: the largest cost."""
+    if len(parts) == 1:  # the usual day: one part
+        p = parts[0]
+        return p if p["effective_cost"] is not None and p["currency"] is not None else None
     priced = [p for p in parts if p["effective_cost"] is not None and p["currency"] is not None]
     if not priced:
         return None
@@ -352,9 +400,20 @@ def _aggregate(
     for part in inputs.costs:
         if period.contains(part["day"]):
             parts_by_day[(str(part["deployment_id"]), part["day"])].append(part)
+    use = inputs.usage
     usage_by_day = {
-        (str(u["deployment_id"]), u["day"]): u for u in inputs.usage if period.contains(u["day"])
+        (dep_id, day): i
+        for i, (dep_id, day) in enumerate(zip(use.deployment_id, use.day, strict=True))
+        if period.contains(day)
     }
+    observed, active = use.cols["observed_s"], use.cols["active_s"]
+    output_tokens = use.cols["output_tokens"]
+    # per usage row, in the order rows are summed: the row and its bucket
+    summed_rows: list[int] = []
+    summed_into: list[_Bucket] = []
+    # output tokens/s at the SLO, for the rows whose deployment's capacity is known
+    tps_of_row = np.zeros(len(use.day))
+    has_capacity = np.zeros(len(use.day), dtype=bool)
     fails_by_day: dict[tuple[str, date], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for f in inputs.failures:
         if period.contains(f["day"]):
@@ -372,8 +431,12 @@ def _aggregate(
         start = _bucket_start(day, grain, period)
         emulated, demo = flags.get(dep_id, (False, False))
         parts = parts_by_day.get(dep_day, no_parts)
-        usage = usage_by_day.get(dep_day)
-        idle_share = _idle_share(usage) if parts else None
+        row = usage_by_day.get(dep_day)
+        idle_share = (
+            _idle_share(float(observed[row]), float(active[row]))
+            if parts and row is not None
+            else None
+        )
         for part in parts:
             cost: Decimal | None = part["effective_cost"]
             if cost is None:
@@ -389,7 +452,7 @@ def _aggregate(
             b.bases.add(str(part["cost_basis"]))
             b.emulated |= emulated
             b.demo |= demo
-        if usage is None:
+        if row is None:
             continue
         home = _home(parts) if parts else None
         if home is not None:
@@ -401,20 +464,24 @@ def _aggregate(
         else:
             b = bucket(grouper.of_deployment(dep_id), start, None)
             b.bases.add("unknown")
-        _add_usage(
-            b,
-            usage,
-            inputs.deployments.get(dep_id),
-            fails_by_day.get(dep_day),
-            capacity_tps.get(dep_id),
-        )
-        b.emulated |= emulated
+        summed_rows.append(row)
+        summed_into.append(b)
+        b.has_telemetry = True
+        for reason, n in fails_by_day.get(dep_day, {}).items():
+            b.failures[reason] += n
+        capacity = capacity_tps.get(dep_id)
+        if capacity is not None and observed[row]:
+            tps_of_row[row], cbasis = capacity
+            has_capacity[row] = True
+            b.capacity_bases.add(cbasis)
+        b.emulated |= emulated or bool(use.emulated[row])
         b.demo |= demo
         if dep_id in slos:
             share = _good_share(inputs.hists.get(dep_day), slos[dep_id])
             if share is not None:
-                b.good_output_tokens += _f(usage["output_tokens"]) * share
+                b.good_output_tokens += float(output_tokens[row]) * share
                 b.good_known = True
+    _add_usage(use, summed_rows, summed_into, inputs.deployments, tps_of_row, has_capacity)
     for dep_id, gap in sorted(gaps.items()):
         warnings.append(
             f"{dep_id}: served tokens on days without billing lines, and its cost cannot be "
@@ -450,12 +517,11 @@ def _deployment_labels(inputs: _Inputs, label: str, warnings: list[str]) -> dict
     return out
 
 
-def _idle_share(usage: Mapping[str, Any] | None) -> Decimal | None:
-    if not usage or not usage["observed_s"]:
+def _idle_share(observed_s: float, active_s: float) -> Decimal | None:
+    """The idle part of a deployment-day's telemetry seconds (None without telemetry)."""
+    if not observed_s:
         return None
-    active = float(usage["active_s"] or 0)
-    observed = float(usage["observed_s"])
-    return Decimal(max(0.0, observed - active)) / Decimal(observed)
+    return Decimal(max(0.0, observed_s - active_s)) / Decimal(observed_s)
 
 
 def _f(value: Any) -> float:
@@ -463,38 +529,60 @@ def _f(value: Any) -> float:
 
 
 def _add_usage(
-    b: _Bucket,
-    u: Mapping[str, Any],
-    dep: Mapping[str, Any] | None,
-    fails: Mapping[str, float] | None,
-    capacity: tuple[float, str] | None,
+    use: _Usage,
+    rows: list[int],
+    into: list[_Bucket],
+    deployments: Mapping[str, Mapping[str, Any]],
+    tps_of_row: np.ndarray,
+    has_capacity: np.ndarray,
 ) -> None:
-    b.has_telemetry = True
-    b.input_tokens += _f(u["input_tokens"])
-    b.output_tokens += _f(u["output_tokens"])
-    b.requests_ok += _f(u["requests_ok"])
-    b.requests_failed += _f(u["requests_failed"])
-    for reason, n in (fails or {}).items():
-        b.failures[reason] += n
-    observed_h = _f(u["observed_s"]) / 3600.0
-    if dep is not None and u["observed_s"]:
-        b.gpu_hours += observed_h * int(dep["gpu_count"] or 0)
-    elif u["gpu_hours_sampled"]:
-        b.gpu_hours += _f(u["gpu_hours_sampled"])
-    b.util_sum += _f(u["util_gpu_hours"])
-    b.util_n += _f(u["util_gpu_hours_n"])
-    b.energy_j += _f(u["energy_j"])
-    b.energy_n += _f(u["energy_hours_n"])
-    b.kv_s += _f(u["kv_usage_s"])
-    b.kv_n += _f(u["kv_observed_s"])
-    b.cache_queries += _f(u["prefix_cache_queries"])
-    b.cache_hits += _f(u["prefix_cache_hits"])
-    if capacity is not None and u["observed_s"]:
-        tps, cbasis = capacity
-        b.capacity_tokens += tps * _f(u["observed_s"])
-        b.capacity_served += _f(u["output_tokens"])
-        b.capacity_bases.add(cbasis)
-    b.emulated |= bool(u["emulated"])  # the deployment's own labels: the caller
+    """Add usage rows to their buckets: every sum with one np.bincount per column, which
+    adds each bucket's rows in the order given, as a loop over the rows would."""
+    if not rows:
+        return
+    ids: dict[int, int] = {}
+    buckets: list[_Bucket] = []
+    for b in into:
+        if id(b) not in ids:
+            ids[id(b)] = len(buckets)
+            buckets.append(b)
+    which = np.fromiter((ids[id(b)] for b in into), dtype=np.intp, count=len(into))
+    idx = np.asarray(rows, dtype=np.intp)
+
+    def sums(values: np.ndarray) -> list[float]:
+        out: list[float] = np.bincount(which, weights=values, minlength=len(buckets)).tolist()
+        return out
+
+    cols = use.cols
+    for name, attr in USAGE_SUMS.items():
+        for b, total in zip(buckets, sums(cols[name][idx]), strict=True):
+            setattr(b, attr, getattr(b, attr) + total)
+    # GPU-hours: telemetry seconds x the deployment's GPUs, else the GPU-hours sampled
+    observed = cols["observed_s"][idx]
+    gpus = np.array(
+        [
+            float(int(dep["gpu_count"] or 0)) if (dep := deployments.get(d)) is not None else -1.0
+            for d in (use.deployment_id[r] for r in rows)
+        ]
+    )
+    by_seconds = (gpus >= 0) & (observed != 0)
+    gpu_hours = np.where(
+        by_seconds, observed / 3600.0 * np.maximum(gpus, 0.0), cols["gpu_hours_sampled"][idx]
+    )
+    # capacity: tokens the deployment could have served at its SLO (where known)
+    counted = has_capacity[idx]
+    capacity_tokens = np.where(counted, tps_of_row[idx] * observed, 0.0)
+    capacity_served = np.where(counted, cols["output_tokens"][idx], 0.0)
+    for b, g, ct, cs in zip(
+        buckets,
+        sums(gpu_hours),
+        sums(capacity_tokens),
+        sums(capacity_served),
+        strict=True,
+    ):
+        b.gpu_hours += g
+        b.capacity_tokens += ct
+        b.capacity_served += cs
 
 
 def _ratio(num: float, den: float) -> float | None:
