@@ -31,6 +31,10 @@ PALETTE = [
 ]
 
 
+#: fig_lines draws at most this many lines; more become the rows of a heatmap.
+MAX_LINES = 12
+
+
 def _empty(title: str, note: str) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(title=title, **_LAYOUT)
@@ -150,10 +154,13 @@ def fig_lines(
     percent: bool = False,
 ) -> go.Figure:
     """One line per `color` value (e.g. a figure per deployment and day); `x` holds ISO days.
-    `percent`: the values are 0-1 fractions, shown in %."""
+    Beyond MAX_LINES values, one row per value in a heatmap instead (fifty lines cannot be
+    told apart, and take seconds to draw). `percent`: 0-1 fractions, shown in %."""
     pts = df[df[y].notna()] if not df.empty else df
     if pts.empty:
         return _empty(title, "no figure to draw")
+    if pts[color].nunique() > MAX_LINES:
+        return _lines_as_heatmap(pts, x, y, color, title, y_title, percent=percent)
     fig = go.Figure()
     for i, (name, grp) in enumerate(pts.groupby(color, sort=True)):
         grp = grp.sort_values(x)
@@ -169,6 +176,33 @@ def fig_lines(
     fig.update_layout(title=title, **_LAYOUT)
     fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
     fig.update_yaxes(title=y_title, rangemode="tozero", tickformat=".0%" if percent else None)
+    return fig
+
+
+def _lines_as_heatmap(
+    pts: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str, *, percent: bool
+) -> go.Figure:
+    grid = pts.pivot_table(index=color, columns=x, values=y, aggfunc="first").sort_index()
+    grid = grid[sorted(grid.columns)]
+    z = grid.apply(_num).to_numpy(dtype=float)
+    fig = go.Figure(
+        go.Heatmap(
+            z=(z * 100).round(1) if percent else z,
+            x=pd.to_datetime(pd.Series(grid.columns)),
+            y=[str(v) for v in grid.index],
+            colorscale="Blues",
+            zmin=0 if percent else None,
+            zmax=100 if percent else None,
+            colorbar={"title": "%" if percent else y_title},
+            hovertemplate="%{y}, %{x|%Y-%m-%d}: %{z:.4g}"
+            + (" %" if percent else "")
+            + "<extra></extra>",
+        )
+    )
+    fig.update_layout(title=title, **_LAYOUT)
+    fig.update_layout(height=max(460, 120 + 14 * len(grid.index)))
+    fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
+    fig.update_yaxes(autorange="reversed", title=color)
     return fig
 
 

@@ -22,11 +22,12 @@ APP = Path(__file__).resolve().parent / "streamlit_app.py"
 
 
 def streamlit_args(*, host: str, port: int) -> list[str]:
-    """The `streamlit run` command line: headless, no telemetry, no file watcher."""
+    """The `streamlit run` command line (through dashboard.serve, which imports the app's
+    heavy modules first): headless, no telemetry, no file watcher."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "unitcost.dashboard.serve",
         "run",
         str(APP),
         "--server.headless",

@@ -136,3 +136,11 @@ def front_mask(df: pd.DataFrame, x: str, y: str, *, y_higher_is_better: bool) ->
                 mask[idx] = True
                 best = yy
     return mask
+
+
+def top_configs(axes: pd.DataFrame, n: int) -> list[str]:
+    """The n configurations with the highest output tokens/s per GPU (their best run), in
+    name order; configurations without that figure come last. `axes`: with_axes()'s frame."""
+    best = axes.groupby("config")["output_tokens_per_s_per_gpu"].max()
+    ranked = best.sort_values(ascending=False, na_position="last", kind="stable")
+    return sorted(str(c) for c in ranked.index[:n])

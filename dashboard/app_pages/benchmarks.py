@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 from unitcost.dashboard import charts, queries, ui
-from unitcost.dashboard.pareto import INTERACTIVITY, Y_AXES, with_axes
+from unitcost.dashboard.pareto import INTERACTIVITY, Y_AXES, top_configs, with_axes
 
 BASES = {"Measured and emulated": None, "Measured only": False, "Emulated only": True}
 
@@ -36,6 +36,11 @@ def _select(runs: pd.DataFrame) -> pd.DataFrame:
     return runs
 
 
+#: Configurations drawn at first: beyond a dozen, the charts' colours and legends cannot be
+#: told apart (and hundreds of traces take seconds to draw).
+SHOWN = charts.MAX_LINES
+
+
 def main() -> None:
     st.title("Benchmarks")
     st.caption(
@@ -56,8 +61,18 @@ def main() -> None:
     if runs.empty:
         st.info("No run matches these filters.")
         return
-    configs = sorted(with_axes(runs, None)["config"].unique())
-    picked = st.multiselect("Configurations", configs, default=configs, key="bench_configs")
+    axes = with_axes(runs, None)
+    configs = sorted(axes["config"].unique())
+    picked = st.multiselect(
+        "Configurations",
+        configs,
+        default=top_configs(axes, SHOWN),
+        key="bench_configs",
+        help=f"At first the {SHOWN} configurations with the highest output tokens/s per GPU "
+        "(all of them when there are no more); add or remove any.",
+    )
+    if len(picked) < len(configs):
+        st.caption(f"Showing {len(picked)} of {len(configs)} configurations.")
 
     c1, c2 = st.columns([2, 1])
     y = c1.selectbox("y axis", list(Y_AXES), format_func=lambda k: Y_AXES[k].label, key="bench_y")

@@ -34,7 +34,7 @@ def test_oidc_mode_names_what_it_needs(run_cli: Any, tmp_path: Path) -> None:
 
 def test_streamlit_command_line() -> None:
     args = streamlit_args(host="0.0.0.0", port=9000)
-    assert args[1:4] == ["-m", "streamlit", "run"]
+    assert args[1:4] == ["-m", "unitcost.dashboard.serve", "run"]
     assert Path(args[4]).name == "streamlit_app.py" and Path(args[4]).is_file()
     flags = dict(zip(args[5::2], args[6::2], strict=True))
     assert flags["--server.address"] == "0.0.0.0" and flags["--server.port"] == "9000"

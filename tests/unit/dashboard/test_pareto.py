@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from unitcost.dashboard import charts, data
-from unitcost.dashboard.pareto import front_mask, with_axes
+from unitcost.dashboard.pareto import front_mask, top_configs, with_axes
 
 from tests.unit.dashboard.seed import seed_all
 from unitcost.store import Store
@@ -69,3 +69,16 @@ def test_pareto_chart_draws_emulated_apart(runs: pd.DataFrame) -> None:
     assert list(h100.x) == [80.0, 100.0] and list(h100.y) == [640.0, 100.0]
     empty = charts.fig_pareto(with_axes(runs, None), "joules_per_output_token")
     assert len([t for t in empty.data if t.mode == "lines"]) == 1  # only m8-c8 has energy
+
+
+def test_the_configs_shown_first_are_the_fastest_per_gpu() -> None:
+    axes = pd.DataFrame(
+        {
+            "config": ["a", "a", "b", "c", "d", "e"],
+            "output_tokens_per_s_per_gpu": [10.0, 90.0, 50.0, None, 70.0, 20.0],
+        }
+    )
+    # best runs: a 90, d 70, b 50, e 20, c none
+    assert top_configs(axes, 3) == ["a", "b", "d"]
+    assert top_configs(axes, 5) == ["a", "b", "c", "d", "e"]
+    assert top_configs(axes, 9) == ["a", "b", "c", "d", "e"]
