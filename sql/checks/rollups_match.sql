@@ -45,7 +45,15 @@ want_gpu_days AS (
         GROUP BY 1, 2, 3
     ) c USING (host, gpu_uuid, day)
 ),
-have_gpu_days AS (SELECT host, gpu_uuid, day, gpu_hours FROM gpu_daily)
+have_gpu_days AS (SELECT host, gpu_uuid, day, gpu_hours FROM gpu_daily),
+miscounted AS (
+    SELECT host, gpu_uuid, source, hour
+    FROM gpu_hourly
+    QUALIFY counted IS DISTINCT FROM (row_number() OVER (
+        PARTITION BY gpu_uuid, hour
+        ORDER BY CASE source WHEN 'nvml' THEN 0 WHEN 'dcgm' THEN 1 ELSE 2 END
+    ) = 1)
+)
 SELECT 'metric_daily' AS rollup, deployment_id AS what, CAST(day AS VARCHAR) AS at_
 FROM ((SELECT * FROM want_days EXCEPT SELECT * FROM have_days)
       UNION ALL (SELECT * FROM have_days EXCEPT SELECT * FROM want_days))
@@ -60,4 +68,7 @@ FROM ((SELECT * FROM want_kv EXCEPT SELECT * FROM have_kv)
 UNION ALL
 SELECT 'gpu_daily', host || '/' || gpu_uuid, CAST(day AS VARCHAR)
 FROM ((SELECT * FROM want_gpu_days EXCEPT SELECT * FROM have_gpu_days)
-      UNION ALL (SELECT * FROM have_gpu_days EXCEPT SELECT * FROM want_gpu_days));
+      UNION ALL (SELECT * FROM have_gpu_days EXCEPT SELECT * FROM want_gpu_days))
+UNION ALL
+SELECT 'gpu_hourly.counted', host || '/' || gpu_uuid || '/' || source, CAST(hour AS VARCHAR)
+FROM miscounted;

@@ -1,14 +1,29 @@
--- 0010_gpu_daily_kv_hourly: two more rollups kept in step with every write, so a page's KPIs and
+-- 0010_gpu_daily_kv_hourly: two more rollups kept in step with every write (and the GPU-hours
+-- that count marked in gpu_hourly), so a page's KPIs and
 -- the /utilization heatmaps read thousands of rows, not the hourly GPU rollup (~2,200 rows per
 -- GPU and quarter) or the metric intervals (~130k per deployment and quarter).
 -- Written only by unitcost.collectors.rollups, in the transaction that writes the rows they sum;
 -- sql/queries/rollup_*.sql hold the definitions from now on, and sql/checks/rollups_match.sql
 -- verifies the tables equal them.
 
--- Purpose: the GPU-hours that count (one source per GPU-hour: NVML, else DCGM, else
--- nvidia-smi), summed per GPU and UTC day. Grain: (host, gpu_uuid, day); a GPU seen on a day
--- only by a source that does not count has a row with gpu_hours 0 (its pod and namespace still
--- say which deployment owns it).
+-- gpu_hourly.counted: whether the row is the GPU-hour that counts. Where two collectors saw one
+-- GPU's hour, one source counts (NVML, else DCGM, else nvidia-smi), so the same hour and its
+-- energy are never added twice; set for every row by the rollup that writes the hour.
+ALTER TABLE gpu_hourly ADD COLUMN counted BOOLEAN;
+UPDATE gpu_hourly h SET counted = (r.rn = 1)
+FROM (
+    SELECT host, gpu_uuid, source, hour,
+           row_number() OVER (
+               PARTITION BY gpu_uuid, hour
+               ORDER BY CASE source WHEN 'nvml' THEN 0 WHEN 'dcgm' THEN 1 ELSE 2 END
+           ) AS rn
+    FROM gpu_hourly
+) r
+WHERE h.host = r.host AND h.gpu_uuid = r.gpu_uuid AND h.source = r.source AND h.hour = r.hour;
+
+-- Purpose: the GPU-hours that count (gpu_hourly.counted), summed per GPU and UTC day.
+-- Grain: (host, gpu_uuid, day); a GPU seen on a day only by a source that does not count has a
+-- row with gpu_hours 0 (its pod and namespace still say which deployment owns it).
 CREATE TABLE gpu_daily (
     host             VARCHAR NOT NULL,
     gpu_uuid         VARCHAR NOT NULL,
@@ -49,13 +64,8 @@ LEFT JOIN (
     SELECT host, gpu_uuid, CAST(hour AS DATE) AS day, count(*) AS gpu_hours,
            sum(util_gpu) AS util_gpu_hours, count(util_gpu) AS util_gpu_hours_n,
            sum(energy_j) AS energy_j, count(energy_j) AS energy_hours_n
-    FROM (
-        SELECT * FROM gpu_hourly
-        QUALIFY row_number() OVER (
-            PARTITION BY gpu_uuid, hour
-            ORDER BY CASE source WHEN 'nvml' THEN 0 WHEN 'dcgm' THEN 1 ELSE 2 END
-        ) = 1
-    )
+    FROM gpu_hourly
+    WHERE counted
     GROUP BY 1, 2, 3
 ) c USING (host, gpu_uuid, day);
 

@@ -16,7 +16,9 @@ GROUP BY ALL;
 DELETE FROM gpu_hourly t USING rollup_gpus g
 WHERE t.host = g.host AND t.gpu_uuid = g.gpu_uuid AND t.source = g.source
   AND t.hour >= timezone('UTC', g.lo) AND t.hour < timezone('UTC', g.hi);
-INSERT INTO gpu_hourly
+INSERT INTO gpu_hourly (host, gpu_uuid, source, hour, gpu_model, util_gpu, sm_active,
+                        tensor_active, mem_used_bytes_max, power_w, energy_j, samples, pod,
+                        namespace)                 -- counted: set by rollup_gpu_days
 SELECT
     host, gpu_uuid, source, date_trunc('hour', timezone('UTC', ts)),
     any_value(gpu_model), avg(util_gpu), avg(sm_active), avg(tensor_active),

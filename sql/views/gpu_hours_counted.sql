@@ -1,7 +1,7 @@
--- gpu_hours_counted: the GPU-hours that count, one source each, so the same GPU's hour (and
--- its energy) is never added twice when two collectors saw it: NVML, else DCGM, else
--- nvidia-smi. Grain: one row per (gpu_uuid, hour). Upstream: gpu_utilization_hourly.
--- Read by kpi_gpu_daily and the /utilization heatmap (sql/queries/dashboard_gpu_heatmap.sql).
+-- gpu_hours_counted: the GPU-hours that count, one source each (gpu_hourly.counted: NVML, else
+-- DCGM, else nvidia-smi), so the same GPU's hour and its energy are never added twice when two
+-- collectors saw it. Grain: one row per (gpu_uuid, hour). Upstream: gpu_utilization_hourly
+-- (the flag is set by sql/queries/rollup_gpu_days.sql). Read by the /utilization heatmap.
 CREATE OR REPLACE VIEW gpu_hours_counted AS
 SELECT
     host,
@@ -10,7 +10,4 @@ SELECT
     util_gpu,                                  -- 0-1 mean of the hour's samples
     energy_j                                   -- J used in the hour
 FROM gpu_utilization_hourly
-QUALIFY row_number() OVER (
-    PARTITION BY gpu_uuid, hour
-    ORDER BY CASE source WHEN 'nvml' THEN 0 WHEN 'dcgm' THEN 1 ELSE 2 END
-) = 1;
+WHERE counted;

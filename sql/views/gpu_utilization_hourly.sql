@@ -20,5 +20,6 @@ SELECT
     mem_used_bytes_max,
     power_w,                                   -- mean W
     energy_j,                                  -- J used in the hour (see above)
-    samples
+    samples,
+    counted                                    -- the GPU-hour that counts (one source each)
 FROM gpu_hourly;
