@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,40 +80,57 @@ def _is_lock_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and any(m in str(exc) for m in _LOCK_MARKERS)
 
 
-#: The name the store's file is attached under for a read (see Store.read).
-_READ_ALIAS = "uc_read"
+class _Readers:
+    """The in-memory DuckDB instance Store.read attaches files to, one per process.
 
-
-class _ReaderPool:
-    """Idle in-memory DuckDB instances for Store.read, one per concurrent reader at most."""
-
-    MAX_IDLE = 8
+    One instance, and one attachment per file shared by the reads that overlap: the first
+    ATTACHes the file read-only, the last DETACHes it. Never two attachments of one file in one
+    process: DuckDB guards a file with POSIX (fcntl) locks, which belong to the process, and
+    closing any descriptor of the file drops them all, so a second attachment's DETACH would
+    let another process's writer in under a read still running (DuckDB's own instance cache
+    keeps one instance per file for the same reason)."""
 
     def __init__(self) -> None:
-        self._idle: list[duckdb.DuckDBPyConnection] = []
         self._lock = threading.Lock()
+        self._inst: duckdb.DuckDBPyConnection | None = None
+        self._held: dict[str, tuple[str, int]] = {}  # path -> (alias, reads holding it)
+        self._serial = 0
 
-    def get_instance(self) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def attached(
+        self, path: Path, retry: Callable[[Callable[[], object]], object]
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        key = str(path.resolve())
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return duckdb.connect()
+            if self._inst is None:
+                self._inst = duckdb.connect()
+            inst = self._inst
+            if key in self._held:
+                alias, n = self._held[key]
+            else:
+                self._serial += 1
+                alias, n = f"uc_read_{self._serial}", 0
+                literal = sqlfiles.quote_literal(key)
+                # waits here while a writer holds the file: later reads of it wait too
+                retry(lambda: inst.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)"))
+            self._held[key] = (alias, n + 1)
+            con = inst.cursor()
+        try:
+            con.execute(f"USE {alias}")
+            yield con
+        finally:
+            con.close()
+            with self._lock:
+                alias, n = self._held[key]
+                if n > 1:
+                    self._held[key] = (alias, n - 1)
+                else:
+                    del self._held[key]
+                    inst.execute(f"DETACH {alias}")
 
-    def put_back(self, inst: duckdb.DuckDBPyConnection) -> None:
-        with self._lock:
-            if len(self._idle) < self.MAX_IDLE:
-                self._idle.append(inst)
-                return
-        inst.close()
 
-    @staticmethod
-    def discard(inst: duckdb.DuckDBPyConnection) -> None:
-        with suppress(duckdb.Error):
-            inst.close()
-
-
-#: One pool per process: an idle instance holds no file, so any Store may use it.
-_READERS = _ReaderPool()
+#: One per process (see _Readers).
+_READERS = _Readers()
 
 
 @dataclass(frozen=True)
@@ -171,36 +188,12 @@ class Store:
 
     @contextmanager
     def _attached(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The file ATTACHed read-only to an in-memory DuckDB instance kept for the next read
-        (a few ms) instead of opened as a new instance (~25 ms, most of a small dashboard
-        query); it is DETACHed when the unit of work ends, so the file is held no longer than
-        before. Each read gets a fresh connection (cursor) of its instance: its settings and
-        temporary objects end with it. Threads each take their own instance from the pool."""
-        inst = _READERS.get_instance()
-        try:
-            path = sqlfiles.quote_literal(str(self.path))
-            self._retry_lock(lambda: inst.execute(f"ATTACH {path} AS {_READ_ALIAS} (READ_ONLY)"))
-        except BaseException:
-            _READERS.discard(inst)
-            raise
-        healthy = False
-        try:
-            con = inst.cursor()
-            try:
-                con.execute(f"USE {_READ_ALIAS}")
-                yield con
-            finally:
-                con.close()
-            healthy = True
-        finally:
-            try:
-                inst.execute(f"DETACH {_READ_ALIAS}")
-            except duckdb.Error:
-                healthy = False
-            if healthy:
-                _READERS.put_back(inst)
-            else:
-                _READERS.discard(inst)
+        """The file ATTACHed read-only to the process's in-memory DuckDB instance (a few ms,
+        where opening a new instance took ~25 ms, most of a small dashboard query), DETACHed
+        when the last overlapping read ends, so the file is held no longer than before. Each
+        read gets a fresh connection (cursor): its settings and temporary objects end with it."""
+        with _READERS.attached(self.path, self._retry_lock) as con:
+            yield con
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -185,6 +187,51 @@ def test_reads_share_instances_but_nothing_else(store: Store) -> None:
     for t in threads:
         t.join(20)
     assert counts == [(1,)] * 4
+
+
+_WRITE_ELSEWHERE = """
+import sys
+from pathlib import Path
+from unitcost.errors import StoreBusyError
+from unitcost.store import Store
+try:
+    with Store(Path(sys.argv[1]), lock_timeout_s=0.5).write() as con:
+        con.execute("INSERT INTO watermarks VALUES ('c', 'other process', now(), now())")
+except StoreBusyError:
+    sys.exit(3)
+"""
+
+
+def test_a_read_holds_the_file_until_it_ends_while_other_reads_come_and_go(store: Store) -> None:
+    """DuckDB guards the file with POSIX locks, which belong to the process: a second read's
+    end must not unlock the file under a read still running (another process's writer would
+    change the file beneath it: "Could not read enough bytes")."""
+    holding, release = threading.Event(), threading.Event()
+
+    def long_read() -> None:
+        with store.read() as con:
+            con.execute("SELECT count(*) FROM watermarks").fetchall()
+            holding.set()
+            release.wait(30)
+
+    def write_elsewhere() -> int:
+        cmd = [sys.executable, "-c", _WRITE_ELSEWHERE, str(store.path)]
+        return subprocess.run(cmd, capture_output=True, timeout=60).returncode
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    try:
+        assert holding.wait(10)
+        for _ in range(3):  # other reads come and go meanwhile
+            with store.read() as con:
+                con.execute("SELECT count(*) FROM watermarks").fetchall()
+        assert write_elsewhere() == 3  # still held: the other process waits, then gives up
+    finally:
+        release.set()
+        reader.join(10)
+    assert write_elsewhere() == 0  # free once the long read ended
+    with store.read() as con:
+        assert con.execute("SELECT source FROM watermarks").fetchall() == [("other process",)]
 
 
 def test_money_columns_are_decimal(store: Store) -> None:
