@@ -524,10 +524,6 @@ def _idle_share(observed_s: float, active_s: float) -> Decimal | None:
     return Decimal(max(0.0, observed_s - active_s)) / Decimal(observed_s)
 
 
-def _f(value: Any) -> float:
-    return float(value) if value is not None else 0.0
-
-
 def _add_usage(
     use: _Usage,
     rows: list[int],

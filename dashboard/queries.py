@@ -11,7 +11,6 @@ call `data` or the analytics layer; they add no figure of their own.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,21 +35,6 @@ _T = TypeVar("_T")
 Key = tuple[str, tuple[int, ...]]
 TTL_S = 3600  # bounds memory; freshness comes from the stamp, not from the TTL
 MAX_ENTRIES = 256
-
-
-_heap_frozen = False
-
-
-def freeze_startup_heap() -> None:
-    """Once per process: move every object alive now (Streamlit, pandas, plotly, this app:
-    about a million, all kept for the process's life) out of the garbage collector's reach.
-    Otherwise every full collection walks them all, a pause of ~150 ms that lands in the
-    middle of whichever page is being read (gc.freeze, the fork-server recipe)."""
-    global _heap_frozen
-    if not _heap_frozen:
-        _heap_frozen = True
-        gc.collect()
-        gc.freeze()
 
 
 def loaded_settings() -> LoadedSettings:

@@ -36,11 +36,25 @@ PRELOAD = (
 )
 
 
+_heap_frozen = False
+
+
+def freeze_heap_once() -> None:
+    """Once per process: move every object alive now (Streamlit, pandas, plotly, this app:
+    about a million, kept for the process's life) out of the garbage collector's reach, so no
+    full collection (~150 ms) walks them in the middle of a page. main() calls it before the
+    server listens; the app calls it too, for a plain `streamlit run`."""
+    global _heap_frozen
+    if not _heap_frozen:
+        _heap_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def main(argv: list[str]) -> None:
     for name in PRELOAD:
         importlib.import_module(name)
-    gc.collect()
-    gc.freeze()
+    freeze_heap_once()
     from streamlit.web import cli as streamlit_cli
 
     sys.argv = ["streamlit", *argv]
@@ -48,4 +62,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    # through the imported module, whose flag the app's freeze_heap_once() call then sees
+    from unitcost.dashboard import serve
+
+    serve.main(sys.argv[1:])

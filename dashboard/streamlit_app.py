@@ -7,7 +7,7 @@ in app_pages/, one module per page, and hold widgets and layout only.
 from __future__ import annotations
 
 import streamlit as st
-from unitcost.dashboard import auth, queries, sidebar, ui
+from unitcost.dashboard import auth, queries, serve, sidebar, ui
 from unitcost.dashboard.filters import conflicts
 
 from unitcost.errors import UnitcostError
@@ -24,7 +24,7 @@ PAGES = [
 
 
 def main() -> None:
-    queries.freeze_startup_heap()
+    serve.freeze_heap_once()
     st.set_page_config(page_title="unitcost", page_icon=":material/payments:", layout="wide")
     authed = auth.logged_in()
     nav = st.navigation(

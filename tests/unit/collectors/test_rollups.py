@@ -124,6 +124,11 @@ def test_gpu_days_count_one_source_per_hour_in_any_write_order(tmp_path: Path) -
             ("h", "GPU-1", "2026-08-10", 2, 1.0, 2, "pod-a"),
             ("h", "GPU-1", "2026-08-11", 1, 0.9, 1, "pod-a"),
         ]
+    # the same samples delivered again (a restated pull) change nothing
+    gpu.write_samples(a, dcgm + nvml)
+    with a.read() as ca:
+        assert ca.execute(sqlfiles.load("checks", "rollups_match")).fetchall() == []
+        assert ca.execute(query).fetchall() == got
 
 
 def test_kv_hours_follow_the_intervals(tmp_path: Path) -> None:
