@@ -1,5 +1,9 @@
 """/cost: cost per token by deployment, model, hardware or provider, over time; how it was
-bought (on-demand, spot, committed, estimated); idle cost; unmapped spend; hosted-API baseline."""
+bought (on-demand, spot, committed, estimated); idle cost; unmapped spend; hosted-API baseline.
+
+The four views are tabs that run only when open (`st.tabs(on_change="rerun")`): a manager
+opening the page waits for one chart and its reads, not four; the table under the first tab
+carries every figure (idle cost and the billed/estimated split included) in any case."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import streamlit as st
 from unitcost.dashboard import charts, figures, queries, recommendations, ui
 from unitcost.dashboard.filters import FilterOptions, Filters, allowed_keys
 
+VIEWS = ("Cost per token", "How it was bought", "Idle cost", "Hosted-API baseline")
 BY = {"deployment": "Deployment", "model": "Model", "hardware": "Hardware", "provider": "Provider"}
 GRAINS = {None: "Whole period", "day": "Day", "week": "Week", "month": "Month"}
 TABLE = [
@@ -42,7 +47,6 @@ def pricing(sk: queries.Key, f: Filters, options: FilterOptions) -> None:
     keys = allowed_keys("deployment", f, options)
     if keys is not None:
         df = df[df["deployment_id"].isin(keys)]
-    st.subheader("How it was bought")
     if df.empty:
         st.caption("No cost in this period.")
         return
@@ -67,6 +71,101 @@ def pricing(sk: queries.Key, f: Filters, options: FilterOptions) -> None:
             "GPU-hours x catalog price on days without billing lines. The parts add up to "
             "each deployment's spend in the table above.",
         )
+
+
+def per_token(priced: pd.DataFrame, table: pd.DataFrame, by: str, grain: str | None) -> None:
+    """Cost per 1M tokens per row (over time with a grain), then the rows' table."""
+    if grain:
+        ui.chart(
+            charts.fig_lines(
+                priced,
+                "start",
+                "usd_per_1m_output_tokens",
+                "key",
+                f"Cost per 1M output tokens by {by} and {grain}",
+                "per 1M output tokens (row currency)",
+            ),
+            priced[["key", "start", "currency", "usd_per_1m_output_tokens", "output_tokens"]],
+            f"cost per token over time by {by}",
+            caption=figures.FIGURES["usd_per_1m_output_tokens"].definition,
+        )
+    else:
+        ui.chart(
+            charts.fig_bars(
+                priced.assign(label=priced["key"] + " (" + priced["currency"] + ")"),
+                "label",
+                {
+                    "usd_per_1m_output_tokens": "per 1M output tokens",
+                    "usd_per_1m_tokens": "per 1M tokens",
+                },
+                f"Cost per 1M tokens by {by}",
+                "per 1M tokens (row currency)",
+                stacked=False,
+            ),
+            priced[["key", "currency", "usd_per_1m_output_tokens", "usd_per_1m_tokens"]],
+            f"cost per token by {by}",
+            caption=figures.FIGURES["usd_per_1m_output_tokens"].definition
+            + " "
+            + figures.FIGURES["usd_per_1m_tokens"].definition,
+        )
+    st.subheader(f"By {by}")
+    ui.table(table, f"cost by {by}")
+
+
+def idle(priced: pd.DataFrame, by: str, grain: str | None, basis: str) -> None:
+    """Paid hours with no traffic, per row (per row and bucket with a grain)."""
+    rows = priced[pd.to_numeric(priced["idle_cost"], errors="coerce") > 0]
+    if rows.empty:
+        st.caption("No idle cost in this period: every paid hour served traffic.")
+        return
+    note = figures.FIGURES["idle_cost"].definition
+    if basis == "usage":
+        note += " On the usage basis it is left out of the cost per token above."
+    if grain:
+        ui.chart(
+            charts.fig_lines(
+                rows,
+                "start",
+                "idle_cost",
+                "key",
+                f"Idle cost by {by} and {grain}: paid hours with no traffic",
+                "row currency",
+            ),
+            rows[["key", "start", "currency", "idle_cost", "effective_cost"]],
+            f"idle cost over time by {by}",
+            caption=note,
+        )
+        return
+    ui.chart(
+        charts.fig_bars(
+            rows.assign(label=rows["key"] + " (" + rows["currency"] + ")"),
+            "label",
+            {"idle_cost": "idle cost"},
+            "Idle cost: paid hours with no traffic",
+            "row currency",
+        ),
+        rows[["key", "currency", "idle_cost", "effective_cost"]],
+        f"idle cost by {by}",
+        caption=note,
+    )
+
+
+def hosted(sk: queries.Key) -> None:
+    """What each scenario's requests would cost on a hosted API, beside the recommended fleet."""
+    frame = recommendations.hosted_frame(queries.latest_recommendations(sk))
+    if frame.empty:
+        ui.missing(
+            "No hosted-API baseline yet",
+            "name hosted models in a scenario (`scenarios[].hosted_models`, e.g. "
+            '["gpt-4o-mini"]) and run `unitcost recommend`.',
+        )
+        return
+    ui.table(frame, "hosted api baseline")
+    st.caption(
+        "What each scenario's requests would cost on a hosted API (its per-token list "
+        "prices at the scenario's token shape), beside the recommended fleet's cost per 1M "
+        "output tokens. Prices with their source and date."
+    )
 
 
 def main() -> None:
@@ -118,72 +217,19 @@ def main() -> None:
             "kept as their own row so the rows add up to the bill."
         )
     priced = table[table["currency"].notna()]
-    if grain:
-        ui.chart(
-            charts.fig_lines(
-                priced,
-                "start",
-                "usd_per_1m_output_tokens",
-                "key",
-                f"Cost per 1M output tokens by {by} and {grain}",
-                "per 1M output tokens (row currency)",
-            ),
-            priced[["key", "start", "currency", "usd_per_1m_output_tokens", "output_tokens"]],
-            f"cost per token over time by {by}",
-            caption=figures.FIGURES["usd_per_1m_output_tokens"].definition,
-        )
-    else:
-        ui.chart(
-            charts.fig_bars(
-                priced.assign(label=priced["key"] + " (" + priced["currency"] + ")"),
-                "label",
-                {
-                    "usd_per_1m_output_tokens": "per 1M output tokens",
-                    "usd_per_1m_tokens": "per 1M tokens",
-                },
-                f"Cost per 1M tokens by {by}",
-                "per 1M tokens (row currency)",
-                stacked=False,
-            ),
-            priced[["key", "currency", "usd_per_1m_output_tokens", "usd_per_1m_tokens"]],
-            f"cost per token by {by}",
-            caption=figures.FIGURES["usd_per_1m_output_tokens"].definition
-            + " "
-            + figures.FIGURES["usd_per_1m_tokens"].definition,
-        )
-    st.subheader(f"By {by}")
-    ui.table(table, f"cost by {by}")
-    if basis == "allocation" and not grain:
-        idle = priced[pd.to_numeric(priced["idle_cost"], errors="coerce") > 0]
-        if not idle.empty:
-            ui.chart(
-                charts.fig_bars(
-                    idle.assign(label=idle["key"] + " (" + idle["currency"] + ")"),
-                    "label",
-                    {"idle_cost": "idle cost"},
-                    "Idle cost: paid hours with no traffic",
-                    "row currency",
-                ),
-                idle[["key", "currency", "idle_cost", "effective_cost"]],
-                f"idle cost by {by}",
-                caption=figures.FIGURES["idle_cost"].definition,
-            )
-    pricing(sk, f, options)
-    st.subheader("Hosted-API baseline")
-    hosted = recommendations.hosted_frame(queries.latest_recommendations(sk))
-    if hosted.empty:
-        ui.missing(
-            "No hosted-API baseline yet",
-            "name hosted models in a scenario (`scenarios[].hosted_models`, e.g. "
-            '["gpt-4o-mini"]) and run `unitcost recommend`.',
-        )
-    else:
-        ui.table(hosted, "hosted api baseline")
-        st.caption(
-            "What each scenario's requests would cost on a hosted API (its per-token list "
-            "prices at the scenario's token shape), beside the recommended fleet's cost per 1M "
-            "output tokens. Prices with their source and date."
-        )
+    tabs = dict(zip(VIEWS, st.tabs(VIEWS, key="cost_view", on_change="rerun"), strict=True))
+    if tabs["Cost per token"].open:
+        with tabs["Cost per token"]:
+            per_token(priced, table, by, grain)
+    if tabs["How it was bought"].open:
+        with tabs["How it was bought"]:
+            pricing(sk, f, options)
+    if tabs["Idle cost"].open:
+        with tabs["Idle cost"]:
+            idle(priced, by, grain, basis)
+    if tabs["Hosted-API baseline"].open:
+        with tabs["Hosted-API baseline"]:
+            hosted(sk)
     ui.figure_definitions(TABLE)
 
 

@@ -119,6 +119,19 @@ def test_password_gate_in_the_browser(seeded_db: Path, page: Any, tmp_path: Path
         assert _problems(page) == []
 
 
+def test_cost_tabs_run_when_opened(dashboard: Server, page: Any) -> None:
+    """/cost's views are tabs that run when opened: the pricing split is drawn on a click."""
+    page.goto(f"{dashboard.base_url}/cost")
+    wait_drawn(page, charts=True)
+    bought = page.locator(".js-plotly-plot").filter(has_text="Cost by how it was bought")
+    assert bought.count() == 0  # not run before its tab is opened
+    page.get_by_role("tab", name="How it was bought").click()
+    bought.first.wait_for(timeout=60_000)
+    wait_drawn(page, charts=True)
+    assert bought.count() == 2  # one chart per currency (EUR, USD)
+    assert _problems(page) == []
+
+
 def test_review_preview_draws_a_sections_charts(dashboard: Server, page: Any) -> None:
     """The preview shows one section at a time; the Trends section's charts are drawn."""
     page.goto(f"{dashboard.base_url}/review")

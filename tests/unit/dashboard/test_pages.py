@@ -23,6 +23,14 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def _downloads(at: AppTest) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def _charts(at: AppTest) -> list[str]:
+    return [str(c.key) for c in at.get("plotly_chart")]
+
+
 def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
@@ -163,13 +171,40 @@ def test_cost_page_rows_and_how_it_was_bought(seeded_app: Run) -> None:
     assert float(by_key.loc[("self", "USD"), "estimated_cost"]) == 4.0
     assert float(by_key.loc[("unmapped", "USD"), "effective_cost"]) == 0.33
     assert "Unmapped spend (0.33 USD)" in _texts(at)
-    # the on-demand/spot/committed/estimated parts add up to each deployment's spend
-    downloads = [b.proto.label for b in at.get("download_button")]
-    assert "Download CSV: cost by pricing USD" in downloads
+    # the views are tabs run only when open: the first one draws one chart and the table
+    assert [t.label for t in at.tabs] == [
+        "Cost per token",
+        "How it was bought",
+        "Idle cost",
+        "Hosted-API baseline",
+    ]
+    assert _charts(at) == ["chart-cost-per-token-by-deployment"]
+    assert "Download CSV: cost by pricing USD" not in _downloads(at)
+    # the on-demand/spot/committed/estimated parts, each deployment's spend in the table
+    at.session_state["cost_view"] = "How it was bought"
+    at.run()
+    _no_exception(at)
+    assert _charts(at) == ["chart-cost-by-pricing-eur", "chart-cost-by-pricing-usd"]
+    assert "Download CSV: cost by pricing USD" in _downloads(at)
+    at.session_state["cost_view"] = "Idle cost"
+    at.run()
+    _no_exception(at)
+    assert _charts(at) == ["chart-idle-cost-by-deployment"]
+    at.session_state["cost_view"] = "Hosted-API baseline"
+    at.run()
+    _no_exception(at)
+    assert _charts(at) == [] and "Download CSV: hosted api baseline" in _downloads(at)
+    hosted = next(d.value for d in at.dataframe if "hosted_model" in d.value.columns)
+    assert "gpt-4o-mini" in set(hosted["hosted_model"])
+    at.session_state["cost_view"] = "Cost per token"
     at.selectbox(key="cost_grain").set_value("day").run()
     _no_exception(at)
     at.radio(key="cost_basis").set_value("usage").run()
     _no_exception(at)
+    at.session_state["cost_view"] = "Idle cost"
+    at.run()
+    _no_exception(at)
+    assert _charts(at) == ["chart-idle-cost-over-time-by-deployment"]
 
 
 def test_sources_coverage(seeded_app: Run) -> None:
@@ -218,6 +253,8 @@ def test_overview_and_cost_read_the_recommendations(seeded_app: Run) -> None:
     # the seeded scenario's fleet costs more than today's deployment: no saving to show
     assert "No scenario's recommended fleet costs less than today's deployment" in _texts(at)
     at = seeded_app("app_pages/cost.py")
+    at.session_state["cost_view"] = "Hosted-API baseline"
+    at.run()
     hosted = next(d.value for d in at.dataframe if "hosted_model" in d.value.columns)
     assert hosted.loc[0, "hosted_model"] == "gpt-4o-mini"
     assert hosted.loc[0, "usd_per_1m_output_tokens_at_this_shape"] == pytest.approx(1.2)
