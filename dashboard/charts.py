@@ -152,15 +152,19 @@ def fig_lines(
     y_title: str,
     *,
     percent: bool = False,
+    series: str | None = None,
 ) -> go.Figure:
     """One line per `color` value (e.g. a figure per deployment and day); `x` holds ISO days.
     Beyond MAX_LINES values, one row per value in a heatmap instead (fifty lines cannot be
-    told apart, and take seconds to draw). `percent`: 0-1 fractions, shown in %."""
+    told apart, and take seconds to draw). `percent`: 0-1 fractions, shown in %. `series`:
+    what a line is (e.g. "deployment"), the legend's or the heatmap rows' title."""
     pts = df[df[y].notna()] if not df.empty else df
     if pts.empty:
         return _empty(title, "no figure to draw")
     if pts[color].nunique() > MAX_LINES:
-        return _lines_as_heatmap(pts, x, y, color, title, y_title, percent=percent)
+        return _lines_as_heatmap(
+            pts, x, y, color, title, y_title, percent=percent, series=series or color
+        )
     fig = go.Figure()
     for i, (name, grp) in enumerate(pts.groupby(color, sort=True)):
         grp = grp.sort_values(x)
@@ -174,13 +178,23 @@ def fig_lines(
             )
         )
     fig.update_layout(title=title, **_LAYOUT)
+    if series:
+        fig.update_layout(legend_title_text=series)
     fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
     fig.update_yaxes(title=y_title, rangemode="tozero", tickformat=".0%" if percent else None)
     return fig
 
 
 def _lines_as_heatmap(
-    pts: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str, *, percent: bool
+    pts: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    title: str,
+    y_title: str,
+    *,
+    percent: bool,
+    series: str,
 ) -> go.Figure:
     grid = pts.pivot_table(index=color, columns=x, values=y, aggfunc="first").sort_index()
     grid = grid[sorted(grid.columns)]
@@ -202,7 +216,7 @@ def _lines_as_heatmap(
     fig.update_layout(title=title, **_LAYOUT)
     fig.update_layout(height=max(460, 120 + 14 * len(grid.index)))
     fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
-    fig.update_yaxes(autorange="reversed", title=color)
+    fig.update_yaxes(autorange="reversed", title=series)
     return fig
 
 

@@ -78,6 +78,7 @@ def main() -> None:
                     f"{fig.label} per {grain}",
                     fig.label,
                     percent=True,
+                    series="deployment",
                 ),
                 per_day[["key", "start", name]],
                 f"{name} per {grain}",

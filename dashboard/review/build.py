@@ -153,6 +153,7 @@ def trend_section(
                 "key",
                 "Cost per 1M output tokens by deployment and week",
                 "per 1M output tokens (row currency)",
+                series="deployment",
             ),
             weekly,
             figures.FIGURES["usd_per_1m_output_tokens"].definition,
@@ -169,6 +170,7 @@ def trend_section(
                 "GPU utilization by deployment and week",
                 "GPU utilization",
                 percent=True,
+                series="deployment",
             ),
             Table(
                 "weekly_gpu_utilization",

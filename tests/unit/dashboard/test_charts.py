@@ -34,3 +34,12 @@ def test_many_series_are_the_rows_of_a_heatmap_with_the_same_values() -> None:
     assert hm.z[5][1] == 15.0
     money = charts.fig_lines(df, "start", "v", "key", "t", "USD", percent=False)
     assert money.data[0].z[5][1] == 0.15
+
+
+def test_series_names_the_legend_and_the_heatmap_rows() -> None:
+    lines = charts.fig_lines(_frame(3), "start", "v", "key", "t", "y", series="deployment")
+    assert lines.layout.legend.title.text == "deployment"
+    rows = charts.fig_lines(
+        _frame(charts.MAX_LINES + 1), "start", "v", "key", "t", "y", series="model"
+    )
+    assert rows.layout.yaxis.title.text == "model"
