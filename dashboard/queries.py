@@ -147,18 +147,6 @@ def kpi(
 
 
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
-def kpis(
-    sk: Key, period: Period, views: tuple[tuple[str, str | None], ...], basis: str = "allocation"
-) -> list[dict[str, Any]]:
-    """Several KPI reports of one period, (by, grain) each, from one read of the store; each
-    equal to `kpi()`'s (and `unitcost kpi`'s) for the same arguments."""
-    scenarios = loaded_settings().settings.scenarios
-    return _run(
-        lambda con: data.kpi_reports(con, period, list(views), basis=basis, scenarios=scenarios)
-    )
-
-
-@st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)
 def data_labels(sk: Key, period: Period) -> dict[str, Any]:
     return _run(lambda con: data.data_labels(con, period))
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 from unitcost.analytics.kpi import kpi_report
@@ -25,6 +29,13 @@ def _texts(at: AppTest) -> str:
 
 def _downloads(at: AppTest) -> list[str]:
     return [b.proto.label for b in at.get("download_button")]
+
+
+def _plotly_array(value: Any) -> list[float]:
+    """A plotly figure's array as the chart's JSON carries it (a list, or typed base64)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return [float(v) for v in value]
 
 
 def _charts(at: AppTest) -> list[str]:
@@ -205,6 +216,42 @@ def test_cost_page_rows_and_how_it_was_bought(seeded_app: Run) -> None:
     at.run()
     _no_exception(at)
     assert _charts(at) == ["chart-idle-cost-over-time-by-deployment"]
+
+
+def test_utilization_tabs(seeded_app: Run, store: Store) -> None:
+    at = seeded_app("app_pages/utilization.py")
+    _no_exception(at)
+    assert [t.label for t in at.tabs] == ["Over time", "By hour and weekday", "Idle capacity"]
+    # a quarter is drawn per week by default; only the open tab's charts are made
+    assert at.selectbox(key="util_grain").value == "week"
+    assert _charts(at) == [
+        "chart-gpu-utilization-per-week",
+        "chart-kv-cache-usage-per-week",
+        "chart-capacity-utilization-per-week",
+    ]
+    with store.read() as con:
+        weekly = kpi_report(con, quarter(2026, 3), by="deployment", grain="week")
+    # the GPU utilization lines are the report's figures, per deployment and week
+    expected = {
+        (r["key"], r["start"]): r["gpu_utilization"]
+        for r in weekly["rows"]
+        if r["gpu_utilization"] is not None
+    }
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    drawn = {
+        (t["name"], x[:10]): y
+        for t in spec["data"]
+        for x, y in zip(t["x"], _plotly_array(t["y"]), strict=True)
+    }
+    assert drawn == expected and len(drawn) == 2  # chat 60 %, the stray GPU 10 %
+    at.session_state["util_view"] = "By hour and weekday"
+    at.run()
+    _no_exception(at)
+    assert _charts(at) == ["chart-gpu-utilization-heatmap"]
+    at.session_state["util_view"] = "Idle capacity"
+    at.run()
+    _no_exception(at)
+    assert _charts(at) == ["chart-idle-cost-by-deployment"]
 
 
 def test_sources_coverage(seeded_app: Run) -> None:
