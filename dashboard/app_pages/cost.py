@@ -69,7 +69,7 @@ def pricing(sk: queries.Key, f: Filters, options: FilterOptions) -> None:
             caption="Allocation basis (every paid hour). On-demand = billed effective cost "
             "minus spot (FOCUS PricingCategory Dynamic) and committed (Committed); estimated = "
             "GPU-hours x catalog price on days without billing lines. The parts add up to "
-            "each deployment's spend in the table above.",
+            "each deployment's spend (the Cost per token tab's table, by deployment).",
         )
 
 
