@@ -220,6 +220,17 @@ def _lines_as_heatmap(
     return fig
 
 
+def fig_idle_cost(df: pd.DataFrame, title: str) -> go.Figure:
+    """Idle cost per row of a KPI report: one bar per key and currency (never added up)."""
+    return fig_bars(
+        df.assign(label=df["key"] + " (" + df["currency"] + ")"),
+        "label",
+        {"idle_cost": "idle cost"},
+        title,
+        "row currency",
+    )
+
+
 def fig_bars(
     df: pd.DataFrame, x: str, ys: dict[str, str], title: str, y_title: str, *, stacked: bool = True
 ) -> go.Figure:

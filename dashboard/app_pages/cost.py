@@ -139,13 +139,7 @@ def idle(priced: pd.DataFrame, by: str, grain: str | None, basis: str) -> None:
         )
         return
     ui.chart(
-        charts.fig_bars(
-            rows.assign(label=rows["key"] + " (" + rows["currency"] + ")"),
-            "label",
-            {"idle_cost": "idle cost"},
-            "Idle cost: paid hours with no traffic",
-            "row currency",
-        ),
+        charts.fig_idle_cost(rows, "Idle cost: paid hours with no traffic"),
         rows[["key", "currency", "idle_cost", "effective_cost"]],
         f"idle cost by {by}",
         caption=note,

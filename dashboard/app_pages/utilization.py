@@ -124,13 +124,7 @@ def idle_capacity(sk: queries.Key, f: Filters, keys: set[str] | None) -> None:
         st.caption("No idle cost in this period (or no telemetry to tell idle hours).")
         return
     ui.chart(
-        charts.fig_bars(
-            idle.assign(label=idle["key"] + " (" + idle["currency"] + ")"),
-            "label",
-            {"idle_cost": "idle cost"},
-            "Idle cost by deployment",
-            "row currency",
-        ),
+        charts.fig_idle_cost(idle, "Idle cost by deployment"),
         idle,
         "idle cost by deployment",
         caption=figures.FIGURES["idle_cost"].definition,
