@@ -741,25 +741,18 @@ def kpi_reports(
         if caps is None:
             caps = deployment_capacities(con, scenarios, cap_warnings)
         warnings += cap_warnings
-        now = _aggregate(
-            inputs,
-            period,
-            grouper=grouper,
-            grain=grain,
-            basis=basis,
-            capacity_tps=caps,
-            slos=slos,
-            warnings=warnings,
-        )
-        before = _aggregate(
-            inputs,
-            previous,
-            grouper=grouper,
-            grain=grain,
-            basis=basis,
-            capacity_tps=caps,
-            slos=slos,
-            warnings=[],
+        now, before = (
+            _aggregate(
+                inputs,
+                p,
+                grouper=grouper,
+                grain=grain,
+                basis=basis,
+                capacity_tps=caps,
+                slos=slos,
+                warnings=w,  # the previous period's warnings are not the report's
+            )
+            for p, w in ((period, warnings), (previous, []))
         )
         out.append(_report(period, previous, by, grain, basis, now, before, warnings))
     return out

@@ -5,9 +5,8 @@ samples on every read took seconds (tens of millions of rows for a fleet). So th
 store intervals (collectors.intervals.derive) and GPU samples (collectors.gpu,
 collectors.metric_store) call these functions in the same transaction, and the rollup tables
 (metric_daily, metric_failures_daily, metric_hist_daily, metric_kv_hourly, gpu_hourly,
-gpu_daily) hold exactly the sums of
-what is stored, never older. The sums are defined once, in sql/queries/rollup_*.sql;
-sql/checks/rollups_match.sql verifies the tables against them.
+gpu_daily) hold exactly the sums of what is stored, never older. The sums are defined once,
+in sql/queries/rollup_*.sql; sql/checks/rollups_match.sql verifies the tables against them.
 """
 
 from __future__ import annotations

@@ -170,13 +170,6 @@ def heatmap(
 
 
 @st.cache_data(ttl=TTL_S, max_entries=16, show_spinner=False)
-def review(sk: Key, period: Period) -> Review:
-    """The quarter's review content (InputError when the quarter holds no data)."""
-    settings = loaded_settings().settings
-    return _run(lambda con: build.build_review(con, period, settings=settings, source=sk[0]))
-
-
-@st.cache_data(ttl=TTL_S, max_entries=16, show_spinner=False)
 def review_head(sk: Key, period: Period) -> Review:
     """The review's first section and labels, for the preview (InputError without data)."""
     settings = loaded_settings().settings
@@ -192,8 +185,11 @@ def review_section(sk: Key, period: Period, title: str) -> Section:
 
 @st.cache_data(ttl=TTL_S, max_entries=8, show_spinner=False)
 def review_files(sk: Key, period: Period) -> dict[str, bytes]:
-    """The review as PDF, HTML and XLSX bytes (charts drawn by one Chromium session)."""
-    return render.render(review(sk, period), render.FORMATS)
+    """The review as PDF, HTML and XLSX bytes (charts drawn by one Chromium session);
+    InputError when the quarter holds no data."""
+    settings = loaded_settings().settings
+    review = _run(lambda con: build.build_review(con, period, settings=settings, source=sk[0]))
+    return render.render(review, render.FORMATS)
 
 
 @st.cache_data(ttl=TTL_S, max_entries=MAX_ENTRIES, show_spinner=False)

@@ -1,7 +1,8 @@
 -- rollup_gpu_days: mark the GPU-hours that count in gpu_hourly and recompute gpu_daily, for the
--- GPUs and UTC days whose hours rollup_gpu_hours has just recomputed (the registered relation new_gpu_samples: from the day of each GPU's first
--- new sample to the day of its last). Run by unitcost.collectors.rollups in the transaction that
--- wrote those samples, after rollup_gpu_hours. These SELECTs are the definitions of the daily
+-- GPUs and UTC days whose hours rollup_gpu_hours has just recomputed (the registered relation
+-- new_gpu_samples: from the day of each GPU's first new sample to the day of its last). Run by
+-- unitcost.collectors.rollups in the transaction that wrote those samples, after
+-- rollup_gpu_hours. These SELECTs are the definitions of the daily
 -- GPU figures (kpi_gpu_daily and gpu_owners only read the table):
 --   counted        one row per GPU and hour counts: NVML, else DCGM, else nvidia-smi (the same
 --                  GPU's hour and energy never added twice)

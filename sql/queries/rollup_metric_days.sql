@@ -1,8 +1,8 @@
 -- rollup_metric_days: recompute metric_daily, metric_failures_daily, metric_hist_daily and
--- metric_kv_hourly for the (deployment, UTC day) pairs of the registered relation rollup_days (deployment_id, day,
--- day_start, day_end as TIMESTAMPTZ), from metric_intervals. Run by unitcost.collectors.rollups
--- in the transaction that derived those intervals. These SELECTs are the definitions of the
--- daily sums (the kpi_* views only read the tables):
+-- metric_kv_hourly for the (deployment, UTC day) pairs of the registered relation rollup_days
+-- (deployment_id, day, day_start, day_end as TIMESTAMPTZ), from metric_intervals. Run by
+-- unitcost.collectors.rollups in the transaction that derived those intervals. These SELECTs are
+-- the definitions of the daily sums (the kpi_* views only read the tables):
 --   observed_s  seconds covered by interval rows (intervals are at least one sampling step long)
 --   active_s    of those, in intervals with traffic (any token processed or request finished)
 --   kv_usage_s  KV-cache fraction x seconds, over the intervals that report it (kv_observed_s)
