@@ -5,8 +5,10 @@ no other process can open it at all. unitcost therefore never holds a connection
 unit of work: every writer opens, writes one short transaction, and closes; every reader opens
 read-only, runs its queries, and closes. Opening retries with jittered exponential backoff while
 another process holds the lock, so a user sees at most a short wait, never a lock error, unless
-the lock is held past `lock_timeout_s` (then StoreBusyError names the file). Bench runs and
-collectors buffer rows in memory and flush them in batches for this reason.
+the lock is held past `lock_timeout_s` (then StoreBusyError names the file); one that had to
+wait goes before those that did not (unitcost.turns), so a reader in a loop cannot shut a
+writer out, nor the reverse. Bench runs and collectors buffer rows in memory and flush them in
+batches for this reason.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import duckdb
 
 from unitcost import sqlfiles
 from unitcost.errors import MigrationError, StoreBusyError, StoreError
+from unitcost.turns import Waiting, wait_turn
 
 _T = TypeVar("_T")
 _SQL_COMMENT = re.compile(r"--[^\n]*")
@@ -95,12 +98,18 @@ class _Readers:
         self._inst: duckdb.DuckDBPyConnection | None = None
         self._held: dict[str, tuple[str, int]] = {}  # path -> (alias, reads holding it)
         self._serial = 0
+        self._depth = threading.local()  # reads this thread is inside
 
     @contextmanager
-    def attached(
-        self, path: Path, retry: Callable[[Callable[[], object]], object]
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def attached(self, store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = store.path
         key = str(path.resolve())
+        depth: int = getattr(self._depth, "n", 0)
+        if depth == 0:
+            # Someone waiting for the file goes first, even when this read could join one
+            # already running (unitcost.turns); a read nested in another on this thread goes
+            # ahead, or it would wait for itself.
+            wait_turn(path, time.monotonic() + store.lock_timeout_s)
         with self._lock:
             if self._inst is None:
                 self._inst = duckdb.connect()
@@ -112,13 +121,18 @@ class _Readers:
                 alias, n = f"uc_read_{self._serial}", 0
                 literal = sqlfiles.quote_literal(key)
                 # waits here while a writer holds the file: later reads of it wait too
-                retry(lambda: inst.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)"))
+                store._retry_lock(
+                    lambda: inst.execute(f"ATTACH {literal} AS {alias} (READ_ONLY)"),
+                    wait_turn_first=False,  # done above
+                )
             self._held[key] = (alias, n + 1)
             con = inst.cursor()
+        self._depth.n = depth + 1
         try:
             con.execute(f"USE {alias}")
             yield con
         finally:
+            self._depth.n = depth
             con.close()
             with self._lock:
                 alias, n = self._held[key]
@@ -160,24 +174,35 @@ class Store:
         finally:
             con.close()
 
-    def _retry_lock(self, open_it: Callable[[], _T]) -> _T:
+    def _retry_lock(self, open_it: Callable[[], _T], *, wait_turn_first: bool = True) -> _T:
         """open_it() (a connect or an ATTACH of this file), retried while another process
-        holds the lock, with jittered exponential backoff, until lock_timeout_s."""
+        holds the lock, with jittered exponential backoff, until lock_timeout_s. Turns
+        (unitcost.turns): first, it lets in anyone already waiting; once its own try has
+        failed, it says that it waits, and tries more often, as the file is about to fall free
+        for it."""
         deadline = time.monotonic() + self.lock_timeout_s
+        if wait_turn_first:
+            wait_turn(self.path, deadline)
         delay = 0.005
-        while True:
-            try:
-                return open_it()
-            except duckdb.Error as exc:
-                if not _is_lock_error(exc):
-                    raise StoreError(f"{self.path}: cannot open database: {exc}") from exc
-                if time.monotonic() >= deadline:
-                    raise StoreBusyError(
-                        f"{self.path}: another process held the database lock for more than "
-                        f"{self.lock_timeout_s:g}s (raise lock_timeout_s, or stop that process)"
-                    ) from exc
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.2)
+        waiting = Waiting(self.path)
+        try:
+            while True:
+                try:
+                    return open_it()
+                except duckdb.Error as exc:
+                    if not _is_lock_error(exc):
+                        raise StoreError(f"{self.path}: cannot open database: {exc}") from exc
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(
+                            f"{self.path}: another process held the database lock for more "
+                            f"than {self.lock_timeout_s:g}s (raise lock_timeout_s, or stop "
+                            "that process)"
+                        ) from exc
+                    waiting.say()
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, 0.05 if waiting.said else 0.2)
+        finally:
+            waiting.withdraw()
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -192,7 +217,7 @@ class Store:
         where opening a new instance took ~25 ms, most of a small dashboard query), DETACHed
         when the last overlapping read ends, so the file is held no longer than before. Each
         read gets a fresh connection (cursor): its settings and temporary objects end with it."""
-        with _READERS.attached(self.path, self._retry_lock) as con:
+        with _READERS.attached(self) as con:
             yield con
 
     @contextmanager
@@ -376,29 +401,23 @@ class BatchWriter:
     transaction (~4 ms), then DETACHes it, so the file is locked only while a transaction runs
     and other processes open it in between, as with Store.write(). One thread at a time.
 
-    Fairness: DuckDB's file lock has no queue. Store.write() leaves the file free for the
-    ~30 ms it spends building each new instance, and that is when waiting readers get in; an
-    ATTACH right after a DETACH would leave them almost no window, so back-to-back writes here
-    keep a READER_GAP_S pause between them (a writer flushing every half second never waits).
+    Fairness: an ATTACH right after a DETACH leaves other processes almost no window, so
+    back-to-back writes here would shut readers out but for turns (unitcost.turns): a read
+    that had to wait says so, and this writer's next write lets it in first.
     """
 
     ALIAS = "uc_store"
-    READER_GAP_S = 0.03
 
     def __init__(self, store: Store) -> None:
         self.store = store
         # In-memory: holds no file. One thread: a batch of a few thousand rows gains nothing
         # from parallelism, and a second DuckDB thread would compete with the event loop.
         self._con = duckdb.connect(config={"threads": 1})
-        self._freed_at = 0.0  # time.monotonic() of the last DETACH
 
     @contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """As Store.write(): one transaction on the store's file, committed or rolled back."""
         self.store.require_current()
-        wait = self._freed_at + self.READER_GAP_S - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
         con = self._con
         path = sqlfiles.quote_literal(str(self.store.path))
         self.store._retry_lock(lambda: con.execute(f"ATTACH {path} AS {self.ALIAS}"))
@@ -409,7 +428,6 @@ class BatchWriter:
         finally:
             con.execute("USE memory")
             con.execute(f"DETACH {self.ALIAS}")  # checkpoints and releases the file lock
-            self._freed_at = time.monotonic()
 
     def close(self) -> None:
         self._con.close()
