@@ -46,6 +46,13 @@ def _no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def _open_tab(at: AppTest, key: str, label: str) -> None:
+    """Open a page's tab as a click does (st.tabs keeps the open one in session state)."""
+    at.session_state[key] = label
+    at.run()
+    _no_exception(at)
+
+
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_on_an_empty_store(empty_app: Run, page: str) -> None:
     at = empty_app(page)
@@ -192,18 +199,12 @@ def test_cost_page_rows_and_how_it_was_bought(seeded_app: Run) -> None:
     assert _charts(at) == ["chart-cost-per-token-by-deployment"]
     assert "Download CSV: cost by pricing USD" not in _downloads(at)
     # the on-demand/spot/committed/estimated parts, each deployment's spend in the table
-    at.session_state["cost_view"] = "How it was bought"
-    at.run()
-    _no_exception(at)
+    _open_tab(at, "cost_view", "How it was bought")
     assert _charts(at) == ["chart-cost-by-pricing-eur", "chart-cost-by-pricing-usd"]
     assert "Download CSV: cost by pricing USD" in _downloads(at)
-    at.session_state["cost_view"] = "Idle cost"
-    at.run()
-    _no_exception(at)
+    _open_tab(at, "cost_view", "Idle cost")
     assert _charts(at) == ["chart-idle-cost-by-deployment"]
-    at.session_state["cost_view"] = "Hosted-API baseline"
-    at.run()
-    _no_exception(at)
+    _open_tab(at, "cost_view", "Hosted-API baseline")
     assert _charts(at) == [] and "Download CSV: hosted api baseline" in _downloads(at)
     hosted = next(d.value for d in at.dataframe if "hosted_model" in d.value.columns)
     assert "gpt-4o-mini" in set(hosted["hosted_model"])
@@ -212,9 +213,7 @@ def test_cost_page_rows_and_how_it_was_bought(seeded_app: Run) -> None:
     _no_exception(at)
     at.radio(key="cost_basis").set_value("usage").run()
     _no_exception(at)
-    at.session_state["cost_view"] = "Idle cost"
-    at.run()
-    _no_exception(at)
+    _open_tab(at, "cost_view", "Idle cost")
     assert _charts(at) == ["chart-idle-cost-over-time-by-deployment"]
 
 
@@ -244,13 +243,9 @@ def test_utilization_tabs(seeded_app: Run, store: Store) -> None:
         for x, y in zip(t["x"], _plotly_array(t["y"]), strict=True)
     }
     assert drawn == expected and len(drawn) == 2  # chat 60 %, the stray GPU 10 %
-    at.session_state["util_view"] = "By hour and weekday"
-    at.run()
-    _no_exception(at)
+    _open_tab(at, "util_view", "By hour and weekday")
     assert _charts(at) == ["chart-gpu-utilization-heatmap"]
-    at.session_state["util_view"] = "Idle capacity"
-    at.run()
-    _no_exception(at)
+    _open_tab(at, "util_view", "Idle capacity")
     assert _charts(at) == ["chart-idle-cost-by-deployment"]
 
 
@@ -300,8 +295,7 @@ def test_overview_and_cost_read_the_recommendations(seeded_app: Run) -> None:
     # the seeded scenario's fleet costs more than today's deployment: no saving to show
     assert "No scenario's recommended fleet costs less than today's deployment" in _texts(at)
     at = seeded_app("app_pages/cost.py")
-    at.session_state["cost_view"] = "Hosted-API baseline"
-    at.run()
+    _open_tab(at, "cost_view", "Hosted-API baseline")
     hosted = next(d.value for d in at.dataframe if "hosted_model" in d.value.columns)
     assert hosted.loc[0, "hosted_model"] == "gpt-4o-mini"
     assert hosted.loc[0, "usd_per_1m_output_tokens_at_this_shape"] == pytest.approx(1.2)
