@@ -220,10 +220,16 @@ def _lines_as_heatmap(
     return fig
 
 
+def with_key_currency(df: pd.DataFrame) -> pd.DataFrame:
+    """A KPI report's rows with `label` = "key (currency)": a bar per key and currency, as
+    money in two currencies is never added up."""
+    return df.assign(label=df["key"] + " (" + df["currency"] + ")")
+
+
 def fig_idle_cost(df: pd.DataFrame, title: str) -> go.Figure:
     """Idle cost per row of a KPI report: one bar per key and currency (never added up)."""
     return fig_bars(
-        df.assign(label=df["key"] + " (" + df["currency"] + ")"),
+        with_key_currency(df),
         "label",
         {"idle_cost": "idle cost"},
         title,

@@ -93,7 +93,7 @@ def per_token(priced: pd.DataFrame, table: pd.DataFrame, by: str, grain: str | N
     else:
         ui.chart(
             charts.fig_bars(
-                priced.assign(label=priced["key"] + " (" + priced["currency"] + ")"),
+                charts.with_key_currency(priced),
                 "label",
                 {
                     "usd_per_1m_output_tokens": "per 1M output tokens",
